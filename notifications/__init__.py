@@ -1,0 +1,1 @@
+"""Notifications: the outbox, delivery jobs, templates, reminders and mail in."""

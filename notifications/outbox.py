@@ -1,0 +1,84 @@
+"""The outbox: notifications written with the change that causes them, sent after commit."""
+
+import contextvars
+import logging
+import uuid
+from contextlib import contextmanager
+
+import peewee
+
+from ticketing.db import db
+from ticketing.models import PENDING, Outbox
+
+log = logging.getLogger("mesa.outbox")
+
+_pending: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "outbox_pending", default=None
+)
+
+
+@contextmanager
+def unit_of_work():
+    """One transaction; outbox rows written inside it are dispatched once it commits.
+
+    Nested units join the outermost one, so effects that open further tickets
+    share its transaction and its after-commit dispatch.
+    """
+    outer = _pending.get()
+    if outer is not None:
+        with db.atomic():
+            yield outer
+        return
+    ids: list[int] = []
+    token = _pending.set(ids)
+    try:
+        with db.atomic():
+            yield ids
+    finally:
+        _pending.reset(token)
+    if ids:
+        from notifications.dispatch import dispatch
+
+        dispatch(ids)
+
+
+def queue_mail(
+    event: str,
+    user,
+    *,
+    ticket=None,
+    context: dict | None = None,
+    template_type: str = "",
+    dedupe_key: str | None = None,
+) -> Outbox | None:
+    """Write one outbox row for `user`; it is sent after the surrounding transaction commits.
+
+    With a `dedupe_key`, a second row for the same key is not written (reminders).
+    """
+    domain = "mesa.local"
+    row = Outbox(
+        recipient=user.email,
+        recipient_user=user.id,
+        ticket=ticket.id if ticket is not None else None,
+        event=event,
+        template_type=template_type,
+        locale=user.locale or "es",
+        context=context or {},
+        message_id=f"<{uuid.uuid4().hex}@{domain}>",
+        dedupe_key=dedupe_key,
+        status=PENDING,
+    )
+    if dedupe_key is not None:
+        try:
+            with db.atomic():
+                row.save(force_insert=True)
+        except peewee.IntegrityError:
+            return None
+    else:
+        row.save(force_insert=True)
+    pending = _pending.get()
+    if pending is not None:
+        pending.append(row.id)
+    else:  # written outside a unit of work: the sweeper will pick it up
+        log.warning("outbox row %s written outside a unit of work", row.id)
+    return row

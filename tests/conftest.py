@@ -1,0 +1,156 @@
+"""Shared fixtures: the app on a real database, a signed-in client per role, factories.
+
+The suite runs on SQLite in memory, and also on PostgreSQL when TEST_DATABASE_URL is set
+(every test that uses `app` runs once per database). TEST_REDIS_URL names a real Redis for
+job tests; when it is set, an unreachable service fails the run instead of skipping.
+"""
+
+import itertools
+import os
+import re
+
+import pytest
+
+from ticketing.app import create_app
+from ticketing.db import db
+from ticketing.models import MODELS
+
+DATABASES = ["sqlite"] + (["postgres"] if os.environ.get("TEST_DATABASE_URL") else [])
+_schema_ready: set[str] = set()
+_seq = itertools.count(1)
+
+
+def _database_url(kind: str) -> str:
+    if kind == "sqlite":
+        return "sqlite:///:memory:"
+    return os.environ["TEST_DATABASE_URL"]
+
+
+@pytest.fixture(params=DATABASES)
+def app(request):
+    """A fresh app on an empty, seeded database (SGE, the Quipux process, two institutions)."""
+    kind = request.param
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": _database_url(kind),
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+        "PUBLIC_URL": "http://mesa.test",
+        "MAIL_SERVER": None,
+        "REDIS_URL": None,
+        "SEED_DEMO": False,
+    }
+    config.update(getattr(request, "param_overrides", {}))
+    marker = request.node.get_closest_marker("config")
+    if marker:
+        config.update(marker.kwargs)
+    application = create_app(config)
+    db.connect(reuse_if_open=True)
+    if kind == "sqlite":
+        db.create_tables(MODELS)
+    else:
+        if kind not in _schema_ready:
+            db.drop_tables(MODELS, cascade=True, safe=True)
+            db.create_tables(MODELS)
+            _schema_ready.add(kind)
+        tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+        db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    from ticketing.seeding import seed
+
+    with application.app_context():
+        seed()
+        _demo_world()
+    ctx = application.test_request_context()
+    ctx.push()
+    application.config["DB_KIND"] = kind
+    yield application
+    ctx.pop()
+    if not db.is_closed():
+        db.close()
+
+
+def _demo_world():
+    """Two institutions (A and B) with one account per role, and SGE's AGQ."""
+    from ticketing import services
+    from ticketing.models import Institution
+
+    sge = Institution.get(Institution.is_sge == True)
+    a = services.create_institution(
+        name="Institución A", ruc="1760000230001", sigla="INSTA", stage="produccion"
+    )
+    b = services.create_institution(
+        name="Institución B", ruc="0960000140001", sigla="INSTB", stage="produccion"
+    )
+    people = [
+        ("agq", sge, "1710000017"),
+        ("aiq", a, "1710000025"),
+        ("focal", a, "1710000033"),
+        ("interno", a, "1710000041"),
+        ("aiq", b, "1710000058"),
+        ("focal", b, "1710000066"),
+        ("interno", b, "1710000074"),
+    ]
+    for role, institution, cedula in people:
+        suffix = "" if institution.sigla in ("SGE", "INSTA") else "_b"
+        services.create_user(
+            services.SYSTEM,
+            full_name=f"{role.upper()}{suffix} {institution.sigla}",
+            cedula=cedula,
+            email=f"{role}{suffix}@{institution.sigla.lower()}.ec",
+            role=role,
+            institution_id=institution.id,
+            password="correct horse battery",
+            invite=False,
+        )
+
+
+PASSWORD = "correct horse battery"
+
+
+def user(key: str):
+    """A demo account: 'agq', 'aiq', 'focal', 'interno' (institution A) or with '_b' (B)."""
+    from ticketing.models import User
+
+    return User.get(User.email.startswith(f"{key}@"))
+
+
+class Auth:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, key: str):
+        """Sign in as a demo account; returns the user."""
+        account = user(key)
+        self.client.post("/logout")
+        response = self.client.post("/login", data={"email": account.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return account
+
+    def logout(self):
+        self.client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+def make_ticket(requester=None, type_slug="soporte", **overrides):
+    """Open a ticket through the service layer, with valid defaults for the support type."""
+    from ticketing import services
+
+    requester = requester or user("interno")
+    title = overrides.pop("title", f"Ticket de prueba {next(_seq)}")
+    fields = {
+        "categoria": "incidente",
+        "modulo": "bandeja_entrada",
+        "descripcion": "No puedo firmar un documento.",
+    }
+    if type_slug != "soporte":
+        fields = {}
+    fields.update(overrides.pop("fields", {}))
+    return services.open_ticket(requester, type_slug, title, fields, **overrides)
+
+
+def text_of(response) -> str:
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))

@@ -1,0 +1,1 @@
+"""Mesa's domain: models, visibility, services, field kinds and the app factory."""

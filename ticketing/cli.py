@@ -1,0 +1,169 @@
+"""Operator commands: `flask --app wsgi db upgrade | seed | create-admin | users create | ...`."""
+
+import sys
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from ticketing.db import db
+
+
+def _connected(fn):
+    def wrapper(*args, **kwargs):
+        db.connect(reuse_if_open=True)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if not db.is_closed():
+                db.close()
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _fail(error) -> None:
+    message = getattr(error, "message", str(error))
+    click.echo(f"error: {message}", err=True)
+    for name, text in getattr(error, "fields", {}).items():
+        click.echo(f"  {name}: {text}", err=True)
+    sys.exit(1)
+
+
+def register(app: Flask) -> None:
+    dbgroup = AppGroup("db", help="Database schema.")
+
+    @dbgroup.command("upgrade")
+    @_connected
+    def db_upgrade():
+        """Apply pending schema migrations."""
+        from ticketing.seeding import upgrade
+
+        applied = upgrade()
+        click.echo(f"applied: {', '.join(applied)}" if applied else "schema up to date")
+
+    app.cli.add_command(dbgroup)
+
+    @app.cli.command("seed")
+    @click.option("--demo", is_flag=True, help="Also load the demo institutions and accounts.")
+    @_connected
+    def seed_command(demo):
+        """Load SGE and the Quipux process (idempotent)."""
+        from ticketing.process_io import ImportErrors
+        from ticketing.seeding import load_demo, seed
+
+        try:
+            counts = seed()
+        except ImportErrors as exc:
+            for line in exc.errors:
+                click.echo(line, err=True)
+            sys.exit(1)
+        click.echo(f"seeded: {counts}")
+        if demo:
+            for email, role, password in load_demo():
+                click.echo(f"{role:8} {email} {password}")
+
+    @app.cli.command("create-admin")
+    @click.option("--name", prompt="Nombres y apellidos")
+    @click.option("--cedula", prompt="Cédula")
+    @click.option("--email", prompt="Correo electrónico")
+    @click.password_option()
+    @_connected
+    def create_admin(name, cedula, email, password):
+        """Create an AGQ account in SGE."""
+        from ticketing import services
+        from ticketing.errors import DomainError
+        from ticketing.seeding import ensure_sge
+
+        sge = ensure_sge()
+        try:
+            user = services.create_user(
+                services.SYSTEM,
+                full_name=name,
+                cedula=cedula,
+                email=email,
+                role="agq",
+                institution_id=sge.id,
+                password=password,
+                invite=False,
+            )
+        except DomainError as exc:
+            _fail(exc)
+        click.echo(f"created AGQ {user.email}")
+
+    users = AppGroup("users", help="People.")
+
+    @users.command("create")
+    @click.option("--name", required=True)
+    @click.option("--cedula", required=True)
+    @click.option("--email", required=True)
+    @click.option("--role", required=True, type=click.Choice(["interno", "focal", "aiq", "agq"]))
+    @click.option("--institution", required=True, help="RUC or sigla")
+    @click.option("--cargo", default="")
+    @click.option("--password", default=None, help="Omit to mail an invitation instead.")
+    @_connected
+    def users_create(name, cedula, email, role, institution, cargo, password):
+        """Add a person to an institution (by RUC or sigla)."""
+        from ticketing import services
+        from ticketing.errors import DomainError
+        from ticketing.models import Institution
+
+        found = Institution.get_or_none(
+            (Institution.ruc == institution) | (Institution.sigla == institution.upper())
+        )
+        if found is None:
+            _fail(ValueError(f"no institution with RUC or sigla {institution!r}"))
+        try:
+            user = services.create_user(
+                services.SYSTEM,
+                full_name=name,
+                cedula=cedula,
+                email=email,
+                role=role,
+                institution_id=found.id,
+                cargo=cargo,
+                password=password,
+                invite=not password,
+            )
+        except DomainError as exc:
+            _fail(exc)
+        click.echo(f"created {user.role} {user.email} in {found.sigla}")
+
+    app.cli.add_command(users)
+
+    @app.cli.command("settings")
+    def settings_command():
+        """Print the settings table (for the README)."""
+        from ticketing.settings import SETTINGS
+
+        click.echo("| setting | default | meaning |\n|---|---|---|")
+        for key, (default, doc) in SETTINGS.items():
+            click.echo(f"| `{key}` | `{default}` | {doc} |")
+
+    process = AppGroup("process", help="Import and export the process definition.")
+
+    @process.command("export")
+    @_connected
+    def process_export():
+        """Write the whole process as YAML to stdout."""
+        from ticketing.process_io import dump_yaml, export_process
+
+        click.echo(dump_yaml(export_process()))
+
+    @process.command("import")
+    @click.argument("path", type=click.File("r", encoding="utf-8"))
+    @_connected
+    def process_import(path):
+        """Import a process file (idempotent, all or nothing)."""
+        from ticketing.process_io import ImportErrors, import_process, parse
+
+        try:
+            counts = import_process(parse(path.read()))
+        except ImportErrors as exc:
+            for line in exc.errors:
+                click.echo(line, err=True)
+            sys.exit(1)
+        click.echo(f"imported: {counts}")
+
+    app.cli.add_command(process)

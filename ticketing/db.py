@@ -1,0 +1,87 @@
+"""The database handle: one proxy bound at app creation, connections per request."""
+
+import json
+import threading
+from contextlib import contextmanager
+
+import peewee
+from playhouse.db_url import connect
+
+db = peewee.DatabaseProxy()
+
+_counter = threading.local()
+
+
+class JSONField(peewee.TextField):
+    """JSON stored as text: portable between SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+    def python_value(self, value):
+        if value is None:
+            return None
+        return json.loads(value)
+
+
+class CountingMixin:
+    """Counts executed statements per thread, so tests can assert queries per page."""
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):
+        counter = getattr(_counter, "value", None)
+        if counter is not None:
+            counter.append(sql)
+        return super().execute_sql(sql, params, *args, **kwargs)
+
+
+class CountingSqlite(CountingMixin, peewee.SqliteDatabase):
+    pass
+
+
+class CountingPostgres(CountingMixin, peewee.PostgresqlDatabase):
+    pass
+
+
+@contextmanager
+def count_queries():
+    """Collect the SQL statements run in this thread inside the block."""
+    previous = getattr(_counter, "value", None)
+    statements: list[str] = []
+    _counter.value = statements
+    try:
+        yield statements
+    finally:
+        _counter.value = previous
+
+
+def make_database(url: str) -> peewee.Database:
+    """Build a database from a URL; SQLite gets WAL mode and a busy timeout."""
+    if url.startswith("sqlite"):
+        path = url.split("://", 1)[1].lstrip("/") if "://" in url else url
+        if url.startswith("sqlite:////"):
+            path = "/" + path
+        if path in ("", ":memory:"):
+            path = ":memory:"
+        return CountingSqlite(
+            path,
+            pragmas={
+                "journal_mode": "wal" if path != ":memory:" else "memory",
+                "busy_timeout": 5000,
+                "foreign_keys": 1,
+                "synchronous": "normal",
+            },
+            check_same_thread=False,
+        )
+    if url.startswith(("postgres://", "postgresql://")):
+        parsed = connect(url)  # reuse playhouse's URL parsing, then swap in our class
+        return CountingPostgres(parsed.database, **parsed.connect_params)
+    return connect(url)
+
+
+def bind(url: str) -> peewee.Database:
+    """Point the module proxy at the database named by `url`."""
+    database = make_database(url)
+    db.initialize(database)
+    return database

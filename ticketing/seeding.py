@@ -1,0 +1,144 @@
+"""Schema migrations, the seed (SGE, the Quipux process) and the demo people."""
+
+import logging
+import secrets
+from pathlib import Path
+
+import yaml
+
+from ticketing.db import db
+from ticketing.models import (
+    MODELS,
+    SECOND_LEVEL,
+    Institution,
+    Queue,
+    StageChange,
+    User,
+)
+
+log = logging.getLogger("mesa.seed")
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def router():
+    from peewee_migrate import Router
+
+    return Router(db.obj, migrate_dir=str(MIGRATIONS_DIR), ignore=["basemodel"])
+
+
+def upgrade() -> list[str]:
+    """Apply pending migrations; returns their names."""
+    return router().run()
+
+
+def create_schema() -> None:
+    """Tables straight from the models: only for empty test databases."""
+    db.create_tables(MODELS)
+
+
+def ensure_sge(data: dict | None = None) -> Institution:
+    """SGE and its second-level queue (idempotent)."""
+    from seeds import DEMO_FILE
+
+    data = data or yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))["sge"]
+    institution = Institution.get_or_none(Institution.is_sge == True)
+    with db.atomic():
+        if institution is None:
+            institution = Institution.create(
+                name=data["name"],
+                ruc=data["ruc"],
+                sigla=data["sigla"],
+                phone=data.get("phone", ""),
+                address=data.get("address", ""),
+                is_sge=True,
+                stage="produccion",
+            )
+            StageChange.create(institution=institution, stage="produccion")
+        if not Queue.select().where(Queue.level == SECOND_LEVEL).exists():
+            Queue.create(
+                institution=institution,
+                level=SECOND_LEVEL,
+                name="Mesa de ayuda SGE (segundo nivel)",
+                email=data.get("queue_email"),
+                default_type_slug="escalamiento-sge",
+            )
+    return institution
+
+
+def load_process(path: Path | None = None) -> dict:
+    """Import the Quipux process file (idempotent)."""
+    from seeds import PROCESS_FILE
+    from ticketing.process_io import import_process, parse
+
+    path = path or PROCESS_FILE
+    return import_process(parse(path.read_text(encoding="utf-8")))
+
+
+def seed() -> dict:
+    """SGE, its queue and the Quipux process; running it again changes nothing."""
+    ensure_sge()
+    return load_process()
+
+
+def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
+    """Demo institutions and one account per role; returns (email, role, password) created."""
+    from seeds import DEMO_FILE
+    from ticketing import services
+
+    data = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    ensure_sge(data["sge"])
+    password = password or secrets.token_urlsafe(9)
+    for inst in data["institutions"]:
+        institution = Institution.get_or_none(Institution.sigla == inst["sigla"])
+        if institution is None:
+            institution = services.create_institution(
+                name=inst["name"],
+                ruc=inst["ruc"],
+                sigla=inst["sigla"],
+                phone=inst.get("phone", ""),
+                address=inst.get("address", ""),
+                stage=inst.get("stage", "produccion"),
+            )
+            if inst.get("queue_email"):
+                Queue.update(email=inst["queue_email"]).where(
+                    (Queue.institution == institution) & (Queue.level == 1)
+                ).execute()
+    created = []
+    for person in data["users"]:
+        if User.select().where(User.email == person["email"]).exists():
+            continue
+        institution = Institution.get(Institution.sigla == person["institution"])
+        services.create_user(
+            services.SYSTEM,
+            full_name=person["full_name"],
+            cedula=person["cedula"],
+            email=person["email"],
+            role=person["role"],
+            institution_id=institution.id,
+            cargo=person.get("cargo", ""),
+            password=password,
+            invite=False,
+        )
+        created.append((person["email"], person["role"], password))
+    return created
+
+
+def first_start(app) -> None:
+    """On the embedded default: schema, seed and demo accounts once; later starts change nothing."""
+    db.connect(reuse_if_open=True)
+    try:
+        applied = upgrade()
+        if applied:
+            log.info("migrations applied: %s", ", ".join(applied))
+        if Institution.select().where(Institution.is_sge == True).exists():
+            return
+        seed()
+        if app.config.get("SEED_DEMO"):
+            created = load_demo()
+            lines = ["", "Mesa: demo accounts (shown once; password for all of them):"]
+            lines += [f"  {role:8} {email}" for email, role, _pw in created]
+            if created:
+                lines.append(f"  password: {created[0][2]}")
+            print("\n".join(lines) + "\n", flush=True)
+    finally:
+        db.close()

@@ -1,0 +1,93 @@
+"""Who may see what: every path that reads tickets or people starts from these queries."""
+
+from ticketing.models import (
+    AGQ,
+    AIQ,
+    FOCAL,
+    SECOND_LEVEL,
+    Institution,
+    Ticket,
+    User,
+)
+
+
+def visible_tickets(user):
+    """Tickets `user` may see, as a peewee query.
+
+    Internal users see what they raised; focal users and the AIQ see their
+    institution's; the AGQ sees what is in SGE's second-level queue.
+    """
+    query = Ticket.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(Ticket.id.is_null())  # nothing
+    if user.role == AGQ:
+        return query.where(Ticket.queue_level == SECOND_LEVEL)
+    if user.role in (FOCAL, AIQ):
+        return query.where(Ticket.institution == user.institution_id)
+    return query.where(Ticket.requester == user.id)
+
+
+def visible_users(user):
+    """People `user` may see: the AGQ sees everyone, others their own institution."""
+    query = User.select()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return query.where(User.id.is_null())
+    if user.role == AGQ:
+        return query
+    if user.role in (FOCAL, AIQ):
+        return query.where(User.institution == user.institution_id)
+    return query.where(User.id == user.id)
+
+
+def visible_institutions(user):
+    """Institutions `user` may see: the AGQ sees all, others only their own."""
+    query = Institution.select()
+    if user is None or not getattr(user, "is_authenticated", False):
+        return query.where(Institution.id.is_null())
+    if user.role == AGQ:
+        return query
+    return query.where(Institution.id == user.institution_id)
+
+
+def get_visible_ticket(user, ticket_id):
+    """The ticket if `user` may see it, else None (callers answer 404 either way)."""
+    try:
+        ticket_id = int(ticket_id)
+    except (TypeError, ValueError):
+        return None
+    return visible_tickets(user).where(Ticket.id == ticket_id).first()
+
+
+def sees_internal(user, ticket) -> bool:
+    """Internal notes are for support staff, never for the ticket's requester."""
+    return user.role in (FOCAL, AIQ, AGQ) and user.id != ticket.requester_id
+
+
+def visible_comments(user, ticket):
+    """Comments of a visible ticket that `user` may read."""
+    from ticketing.models import Comment
+
+    query = Comment.select().where(Comment.ticket == ticket.id)
+    if not sees_internal(user, ticket):
+        query = query.where(Comment.internal == False)
+    return query.order_by(Comment.created_at, Comment.id)
+
+
+def visible_events(user, ticket):
+    """History rows of a visible ticket that `user` may read."""
+    from ticketing.models import TicketEvent
+
+    query = TicketEvent.select().where(TicketEvent.ticket == ticket.id)
+    if not sees_internal(user, ticket):
+        query = query.where(TicketEvent.public == True)
+    return query.order_by(TicketEvent.at, TicketEvent.id)
+
+
+def visible_attachments(user, ticket):
+    """Attachments of a visible ticket that `user` may download."""
+    from ticketing.models import Attachment
+
+    query = Attachment.select().where(Attachment.ticket == ticket.id)
+    if not sees_internal(user, ticket):
+        query = query.where(Attachment.internal == False)
+    return query.order_by(Attachment.id)
