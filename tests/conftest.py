@@ -72,7 +72,7 @@ def app(request):
 def _demo_world():
     """Two institutions (A and B) with one account per role, and SGE's AGQ."""
     from ticketing import services
-    from ticketing.models import Institution
+    from ticketing.models import Institution, User
 
     sge = Institution.get(Institution.is_sge == True)
     a = services.create_institution(
@@ -99,12 +99,22 @@ def _demo_world():
             email=f"{role}{suffix}@{institution.sigla.lower()}.ec",
             role=role,
             institution_id=institution.id,
-            password="correct horse battery",
             invite=False,
         )
+    User.update(password_hash=_password_hash()).execute()
 
 
 PASSWORD = "correct horse battery"
+_hash_cache: list[str] = []
+
+
+def _password_hash() -> str:
+    """Hash the demo password once per run: scrypt is slow by design."""
+    if not _hash_cache:
+        from werkzeug.security import generate_password_hash
+
+        _hash_cache.append(generate_password_hash(PASSWORD))
+    return _hash_cache[0]
 
 
 def user(key: str):

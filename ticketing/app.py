@@ -119,11 +119,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_admin(app)
 
+    import importlib
+
     try:
-        from ticketing import api
-    except ImportError:  # the API package is optional while it is being built
-        api = None
-    if api is not None:
+        api = importlib.import_module("ticketing.api")
+    except ModuleNotFoundError as exc:  # the API package is built separately
+        if exc.name != "ticketing.api":
+            raise
+    else:
         api.init_app(app)
 
     @app.after_request

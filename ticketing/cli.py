@@ -167,3 +167,14 @@ def register(app: Flask) -> None:
         click.echo(f"imported: {counts}")
 
     app.cli.add_command(process)
+
+    import importlib
+
+    for name in ("notifications.cli", "ticketing.api.cli"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and name.startswith(exc.name)):
+                raise
+            continue
+        module.register(app)

@@ -75,9 +75,13 @@ def load_process(path: Path | None = None) -> dict:
 
 
 def seed() -> dict:
-    """SGE, its queue and the Quipux process; running it again changes nothing."""
+    """SGE, its queue, the Quipux process and its mail templates; running it again changes nothing."""
+    from seeds import NOTIFICATIONS_FILE
+
     ensure_sge()
-    return load_process()
+    counts = load_process()
+    counts["notification_templates"] += load_process(NOTIFICATIONS_FILE)["notification_templates"]
+    return counts
 
 
 def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:

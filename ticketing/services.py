@@ -90,6 +90,11 @@ def people_of(institution_id: int) -> dict[int, str]:
     }
 
 
+def is_blank_name(defn: dict, name: str, raw: dict) -> bool:
+    field = next(f for f in defn["fields"] if f["name"] == name)
+    return is_blank(field, raw.get(name))
+
+
 def _ticket_for(actor, ticket_id) -> Ticket:
     ticket = get_visible_ticket(actor, ticket_id) if actor is not SYSTEM else None
     if actor is SYSTEM:
@@ -302,6 +307,15 @@ def open_ticket(actor, type_slug, title, raw_fields=None, *, source="web", _effe
         people=people_of(institution_id),
         max_mb=current_app.config["MAX_ATTACHMENT_MB"],
     )
+    if source == "mail":
+        # a mail cannot fill every required field: the ticket opens incomplete and the
+        # `fields_complete` guard keeps it from closing until an agent completes it
+        missing = {f["name"] for f in defn["fields"] if f.get("required")}
+        field_errors = {
+            k: v
+            for k, v in field_errors.items()
+            if not (k in missing and is_blank_name(defn, k, raw_fields))
+        }
     errors.update(field_errors)
     if errors:
         raise ValidationFailed(_("Revise los campos marcados."), fields=errors)

@@ -36,17 +36,17 @@ with suppress(ImportError):
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your migrations here."""
-    
+
     @migrator.create_model
     class Institution(pw.Model):
         id = pw.AutoField()
         name = pw.CharField(max_length=255)
         ruc = pw.CharField(max_length=13, unique=True)
         sigla = pw.CharField(max_length=32, unique=True)
-        phone = pw.CharField(default='', max_length=64)
-        address = pw.CharField(default='', max_length=255)
+        phone = pw.CharField(default="", max_length=64)
+        address = pw.CharField(default="", max_length=255)
         is_sge = pw.BooleanField(default=False)
-        stage = pw.CharField(default='solicitud', index=True, max_length=32)
+        stage = pw.CharField(default="solicitud", index=True, max_length=32)
         stage_since = pw.DateTimeField()
         created_at = pw.DateTimeField()
 
@@ -58,15 +58,17 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         id = pw.AutoField()
         full_name = pw.CharField(max_length=255)
         cedula = pw.CharField(max_length=10, unique=True)
-        cargo = pw.CharField(default='', max_length=255)
+        cargo = pw.CharField(default="", max_length=255)
         email = pw.CharField(max_length=254, unique=True)
-        phone = pw.CharField(default='', max_length=64)
-        mobile = pw.CharField(default='', max_length=32)
-        role = pw.CharField(default='interno', index=True, max_length=16)
-        institution = pw.ForeignKeyField(column_name='institution_id', field='id', model=migrator.orm['institution'])
+        phone = pw.CharField(default="", max_length=64)
+        mobile = pw.CharField(default="", max_length=32)
+        role = pw.CharField(default="interno", index=True, max_length=16)
+        institution = pw.ForeignKeyField(
+            column_name="institution_id", field="id", model=migrator.orm["institution"]
+        )
         password_hash = pw.CharField(max_length=255, null=True)
         active = pw.BooleanField(default=True)
-        locale = pw.CharField(default='es', max_length=8)
+        locale = pw.CharField(default="es", max_length=8)
         created_at = pw.DateTimeField()
 
         class Meta:
@@ -75,8 +77,10 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class ApiToken(pw.Model):
         id = pw.AutoField()
-        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE')
-        name = pw.CharField(default='', max_length=100)
+        user = pw.ForeignKeyField(
+            column_name="user_id", field="id", model=migrator.orm["user"], on_delete="CASCADE"
+        )
+        name = pw.CharField(default="", max_length=100)
         token_hash = pw.CharField(max_length=64, unique=True)
         created_at = pw.DateTimeField()
         last_used_at = pw.DateTimeField(null=True)
@@ -90,9 +94,9 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         id = pw.AutoField()
         slug = pw.CharField(max_length=64, unique=True)
         name = pw.CharField(max_length=255)
-        name_en = pw.CharField(default='', max_length=255)
-        description = pw.TextField(default='')
-        category = pw.CharField(default='support', max_length=16)
+        name_en = pw.CharField(default="", max_length=255)
+        description = pw.TextField(default="")
+        category = pw.CharField(default="support", max_length=16)
         open_roles = pw.TextField()
         queue_level = pw.SmallIntegerField(default=1)
         deadline_days = pw.IntegerField(null=True)
@@ -106,19 +110,29 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class TicketTypeVersion(pw.Model):
         id = pw.AutoField()
-        ticket_type = pw.ForeignKeyField(column_name='ticket_type_id', field='id', model=migrator.orm['ticket_type'], on_delete='CASCADE')
+        ticket_type = pw.ForeignKeyField(
+            column_name="ticket_type_id",
+            field="id",
+            model=migrator.orm["ticket_type"],
+            on_delete="CASCADE",
+        )
         number = pw.IntegerField()
         definition = pw.TextField()
         created_at = pw.DateTimeField()
 
         class Meta:
             table_name = "ticket_type_version"
-            indexes = [(('ticket_type', 'number'), True)]
+            indexes = [(("ticket_type", "number"), True)]
 
     @migrator.create_model
     class Queue(pw.Model):
         id = pw.AutoField()
-        institution = pw.ForeignKeyField(column_name='institution_id', field='id', model=migrator.orm['institution'], on_delete='CASCADE')
+        institution = pw.ForeignKeyField(
+            column_name="institution_id",
+            field="id",
+            model=migrator.orm["institution"],
+            on_delete="CASCADE",
+        )
         level = pw.SmallIntegerField(default=1)
         name = pw.CharField(max_length=255)
         email = pw.CharField(max_length=254, null=True, unique=True)
@@ -126,25 +140,37 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "queue"
-            indexes = [(('institution', 'level'), True)]
+            indexes = [(("institution", "level"), True)]
 
     @migrator.create_model
     class Ticket(pw.Model):
         id = pw.AutoField()
-        type = pw.ForeignKeyField(column_name='type_id', field='id', model=migrator.orm['ticket_type'])
-        type_version = pw.ForeignKeyField(column_name='type_version_id', field='id', model=migrator.orm['ticket_type_version'])
+        type = pw.ForeignKeyField(
+            column_name="type_id", field="id", model=migrator.orm["ticket_type"]
+        )
+        type_version = pw.ForeignKeyField(
+            column_name="type_version_id", field="id", model=migrator.orm["ticket_type_version"]
+        )
         title = pw.CharField(max_length=255)
         fields = pw.TextField()
         checklist = pw.TextField()
         state = pw.CharField(max_length=64)
-        state_category = pw.CharField(default='open', max_length=16)
-        queue = pw.ForeignKeyField(column_name='queue_id', field='id', model=migrator.orm['queue'])
+        state_category = pw.CharField(default="open", max_length=16)
+        queue = pw.ForeignKeyField(column_name="queue_id", field="id", model=migrator.orm["queue"])
         queue_level = pw.SmallIntegerField(default=1)
-        institution = pw.ForeignKeyField(column_name='institution_id', field='id', model=migrator.orm['institution'])
-        requester = pw.ForeignKeyField(column_name='requester_id', field='id', model=migrator.orm['user'])
-        assignee = pw.ForeignKeyField(column_name='assignee_id', field='id', model=migrator.orm['user'], null=True)
-        parent = pw.ForeignKeyField(column_name='parent_id', field='id', model='self', null=True)
-        waiting_on = pw.ForeignKeyField(column_name='waiting_on_id', field='id', model='self', null=True)
+        institution = pw.ForeignKeyField(
+            column_name="institution_id", field="id", model=migrator.orm["institution"]
+        )
+        requester = pw.ForeignKeyField(
+            column_name="requester_id", field="id", model=migrator.orm["user"]
+        )
+        assignee = pw.ForeignKeyField(
+            column_name="assignee_id", field="id", model=migrator.orm["user"], null=True
+        )
+        parent = pw.ForeignKeyField(column_name="parent_id", field="id", model="self", null=True)
+        waiting_on = pw.ForeignKeyField(
+            column_name="waiting_on_id", field="id", model="self", null=True
+        )
         due_at = pw.DateTimeField(index=True, null=True)
         reminded = pw.TextField()
         created_at = pw.DateTimeField(index=True)
@@ -154,16 +180,24 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "ticket"
-            indexes = [(('queue_level', 'state_category', 'updated_at'), False), (('institution', 'state_category', 'updated_at'), False), (('requester', 'updated_at'), False)]
+            indexes = [
+                (("queue_level", "state_category", "updated_at"), False),
+                (("institution", "state_category", "updated_at"), False),
+                (("requester", "updated_at"), False),
+            ]
 
     @migrator.create_model
     class Comment(pw.Model):
         id = pw.AutoField()
-        ticket = pw.ForeignKeyField(column_name='ticket_id', field='id', model=migrator.orm['ticket'], on_delete='CASCADE')
-        author = pw.ForeignKeyField(column_name='author_id', field='id', model=migrator.orm['user'], null=True)
+        ticket = pw.ForeignKeyField(
+            column_name="ticket_id", field="id", model=migrator.orm["ticket"], on_delete="CASCADE"
+        )
+        author = pw.ForeignKeyField(
+            column_name="author_id", field="id", model=migrator.orm["user"], null=True
+        )
         body = pw.TextField()
         internal = pw.BooleanField(default=False)
-        source = pw.CharField(default='web', max_length=16)
+        source = pw.CharField(default="web", max_length=16)
         created_at = pw.DateTimeField()
 
         class Meta:
@@ -182,16 +216,26 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class Attachment(pw.Model):
         id = pw.AutoField()
-        ticket = pw.ForeignKeyField(column_name='ticket_id', field='id', model=migrator.orm['ticket'], on_delete='CASCADE')
-        comment = pw.ForeignKeyField(column_name='comment_id', field='id', model=migrator.orm['comment'], null=True, on_delete='CASCADE')
+        ticket = pw.ForeignKeyField(
+            column_name="ticket_id", field="id", model=migrator.orm["ticket"], on_delete="CASCADE"
+        )
+        comment = pw.ForeignKeyField(
+            column_name="comment_id",
+            field="id",
+            model=migrator.orm["comment"],
+            null=True,
+            on_delete="CASCADE",
+        )
         field_name = pw.CharField(max_length=64, null=True)
         checklist_key = pw.CharField(max_length=64, null=True)
         filename = pw.CharField(max_length=255)
-        content_type = pw.CharField(default='application/octet-stream', max_length=128)
+        content_type = pw.CharField(default="application/octet-stream", max_length=128)
         size = pw.IntegerField()
-        blob = pw.ForeignKeyField(column_name='blob_id', field='id', model=migrator.orm['blob'])
+        blob = pw.ForeignKeyField(column_name="blob_id", field="id", model=migrator.orm["blob"])
         internal = pw.BooleanField(default=False)
-        uploaded_by = pw.ForeignKeyField(column_name='uploaded_by_id', field='id', model=migrator.orm['user'], null=True)
+        uploaded_by = pw.ForeignKeyField(
+            column_name="uploaded_by_id", field="id", model=migrator.orm["user"], null=True
+        )
         created_at = pw.DateTimeField()
 
         class Meta:
@@ -200,20 +244,25 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class ChecklistItemDef(pw.Model):
         id = pw.AutoField()
-        ticket_type = pw.ForeignKeyField(column_name='ticket_type_id', field='id', model=migrator.orm['ticket_type'], on_delete='CASCADE')
+        ticket_type = pw.ForeignKeyField(
+            column_name="ticket_type_id",
+            field="id",
+            model=migrator.orm["ticket_type"],
+            on_delete="CASCADE",
+        )
         key = pw.CharField(max_length=64)
         label = pw.CharField(max_length=255)
-        label_en = pw.CharField(default='', max_length=255)
+        label_en = pw.CharField(default="", max_length=255)
         required = pw.BooleanField(default=True)
         roles = pw.TextField()
-        evidence = pw.CharField(default='none', max_length=16)
+        evidence = pw.CharField(default="none", max_length=16)
         hours = pw.IntegerField(null=True)
         schedulable = pw.BooleanField(default=False)
         order = pw.IntegerField(default=0)
 
         class Meta:
             table_name = "checklist_item_def"
-            indexes = [(('ticket_type', 'key'), True)]
+            indexes = [(("ticket_type", "key"), True)]
 
     @migrator.create_model
     class DefaultTrackingItem(pw.Model):
@@ -227,34 +276,45 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class FieldDef(pw.Model):
         id = pw.AutoField()
-        ticket_type = pw.ForeignKeyField(column_name='ticket_type_id', field='id', model=migrator.orm['ticket_type'], on_delete='CASCADE')
+        ticket_type = pw.ForeignKeyField(
+            column_name="ticket_type_id",
+            field="id",
+            model=migrator.orm["ticket_type"],
+            on_delete="CASCADE",
+        )
         name = pw.CharField(max_length=64)
         label = pw.CharField(max_length=255)
-        label_en = pw.CharField(default='', max_length=255)
-        help_text = pw.CharField(default='', max_length=500)
-        kind = pw.CharField(default='text', max_length=32)
+        label_en = pw.CharField(default="", max_length=255)
+        help_text = pw.CharField(default="", max_length=500)
+        kind = pw.CharField(default="text", max_length=32)
         required = pw.BooleanField(default=False)
         order = pw.IntegerField(default=0)
-        fieldset = pw.CharField(default='', max_length=100)
-        default = pw.CharField(default='', max_length=500)
+        fieldset = pw.CharField(default="", max_length=100)
+        default = pw.CharField(default="", max_length=500)
         choices = pw.TextField()
         options = pw.TextField()
 
         class Meta:
             table_name = "field_def"
-            indexes = [(('ticket_type', 'name'), True)]
+            indexes = [(("ticket_type", "name"), True)]
 
     @migrator.create_model
     class InboundMail(pw.Model):
         id = pw.AutoField()
         received_at = pw.DateTimeField(index=True)
-        sender = pw.CharField(default='', max_length=254)
-        recipient = pw.CharField(default='', max_length=254)
-        subject = pw.CharField(default='', max_length=255)
-        message_id = pw.CharField(default='', max_length=255)
-        status = pw.CharField(default='accepted', max_length=16)
-        reason = pw.CharField(default='', max_length=255)
-        ticket = pw.ForeignKeyField(column_name='ticket_id', field='id', model=migrator.orm['ticket'], null=True, on_delete='SET NULL')
+        sender = pw.CharField(default="", max_length=254)
+        recipient = pw.CharField(default="", max_length=254)
+        subject = pw.CharField(default="", max_length=255)
+        message_id = pw.CharField(default="", max_length=255)
+        status = pw.CharField(default="accepted", max_length=16)
+        reason = pw.CharField(default="", max_length=255)
+        ticket = pw.ForeignKeyField(
+            column_name="ticket_id",
+            field="id",
+            model=migrator.orm["ticket"],
+            null=True,
+            on_delete="SET NULL",
+        )
         raw = pw.BlobField()
 
         class Meta:
@@ -264,44 +324,57 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     class NotificationTemplate(pw.Model):
         id = pw.AutoField()
         event = pw.CharField(max_length=64)
-        type_slug = pw.CharField(default='', max_length=64)
-        locale = pw.CharField(default='es', max_length=8)
+        type_slug = pw.CharField(default="", max_length=64)
+        locale = pw.CharField(default="es", max_length=8)
         subject = pw.CharField(max_length=255)
         text = pw.TextField()
-        html = pw.TextField(default='')
+        html = pw.TextField(default="")
 
         class Meta:
             table_name = "notification_template"
-            indexes = [(('event', 'type_slug', 'locale'), True)]
+            indexes = [(("event", "type_slug", "locale"), True)]
 
     @migrator.create_model
     class Outbox(pw.Model):
         id = pw.AutoField()
         recipient = pw.CharField(max_length=254)
-        recipient_user = pw.ForeignKeyField(column_name='recipient_user_id', field='id', model=migrator.orm['user'], null=True)
-        ticket = pw.ForeignKeyField(column_name='ticket_id', field='id', model=migrator.orm['ticket'], null=True, on_delete='SET NULL')
+        recipient_user = pw.ForeignKeyField(
+            column_name="recipient_user_id", field="id", model=migrator.orm["user"], null=True
+        )
+        ticket = pw.ForeignKeyField(
+            column_name="ticket_id",
+            field="id",
+            model=migrator.orm["ticket"],
+            null=True,
+            on_delete="SET NULL",
+        )
         event = pw.CharField(max_length=64)
-        template_type = pw.CharField(default='', max_length=64)
-        locale = pw.CharField(default='es', max_length=8)
+        template_type = pw.CharField(default="", max_length=64)
+        locale = pw.CharField(default="es", max_length=8)
         context = pw.TextField()
-        status = pw.CharField(default='pending', index=True, max_length=16)
+        status = pw.CharField(default="pending", index=True, max_length=16)
         attempts = pw.IntegerField(default=0)
-        last_error = pw.TextField(default='')
+        last_error = pw.TextField(default="")
         message_id = pw.CharField(max_length=255, unique=True)
         dedupe_key = pw.CharField(max_length=255, null=True, unique=True)
         created_at = pw.DateTimeField(index=True)
         sent_at = pw.DateTimeField(null=True)
-        subject = pw.CharField(default='', max_length=255)
-        body = pw.TextField(default='')
+        subject = pw.CharField(default="", max_length=255)
+        body = pw.TextField(default="")
 
         class Meta:
             table_name = "outbox"
-            indexes = [(('status', 'created_at'), False)]
+            indexes = [(("status", "created_at"), False)]
 
     @migrator.create_model
     class StageChange(pw.Model):
         id = pw.AutoField()
-        institution = pw.ForeignKeyField(column_name='institution_id', field='id', model=migrator.orm['institution'], on_delete='CASCADE')
+        institution = pw.ForeignKeyField(
+            column_name="institution_id",
+            field="id",
+            model=migrator.orm["institution"],
+            on_delete="CASCADE",
+        )
         stage = pw.CharField(max_length=32)
         reached_at = pw.DateTimeField()
 
@@ -311,23 +384,32 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class StateDef(pw.Model):
         id = pw.AutoField()
-        ticket_type = pw.ForeignKeyField(column_name='ticket_type_id', field='id', model=migrator.orm['ticket_type'], on_delete='CASCADE')
+        ticket_type = pw.ForeignKeyField(
+            column_name="ticket_type_id",
+            field="id",
+            model=migrator.orm["ticket_type"],
+            on_delete="CASCADE",
+        )
         key = pw.CharField(max_length=64)
         label = pw.CharField(max_length=255)
-        label_en = pw.CharField(default='', max_length=255)
-        category = pw.CharField(default='open', max_length=16)
+        label_en = pw.CharField(default="", max_length=255)
+        category = pw.CharField(default="open", max_length=16)
         initial = pw.BooleanField(default=False)
         order = pw.IntegerField(default=0)
 
         class Meta:
             table_name = "state_def"
-            indexes = [(('ticket_type', 'key'), True)]
+            indexes = [(("ticket_type", "key"), True)]
 
     @migrator.create_model
     class TicketEvent(pw.Model):
         id = pw.AutoField()
-        ticket = pw.ForeignKeyField(column_name='ticket_id', field='id', model=migrator.orm['ticket'], on_delete='CASCADE')
-        actor = pw.ForeignKeyField(column_name='actor_id', field='id', model=migrator.orm['user'], null=True)
+        ticket = pw.ForeignKeyField(
+            column_name="ticket_id", field="id", model=migrator.orm["ticket"], on_delete="CASCADE"
+        )
+        actor = pw.ForeignKeyField(
+            column_name="actor_id", field="id", model=migrator.orm["user"], null=True
+        )
         at = pw.DateTimeField()
         kind = pw.CharField(max_length=32)
         data = pw.TextField()
@@ -339,25 +421,37 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class TrackingItem(pw.Model):
         id = pw.AutoField()
-        institution = pw.ForeignKeyField(column_name='institution_id', field='id', model=migrator.orm['institution'], on_delete='CASCADE')
+        institution = pw.ForeignKeyField(
+            column_name="institution_id",
+            field="id",
+            model=migrator.orm["institution"],
+            on_delete="CASCADE",
+        )
         label = pw.CharField(max_length=255)
         order = pw.IntegerField(default=0)
         met = pw.BooleanField(default=False)
-        met_by = pw.ForeignKeyField(column_name='met_by_id', field='id', model=migrator.orm['user'], null=True)
+        met_by = pw.ForeignKeyField(
+            column_name="met_by_id", field="id", model=migrator.orm["user"], null=True
+        )
         met_at = pw.DateTimeField(null=True)
-        note = pw.TextField(default='')
+        note = pw.TextField(default="")
 
         class Meta:
             table_name = "tracking_item"
-            indexes = [(('institution', 'order'), False)]
+            indexes = [(("institution", "order"), False)]
 
     @migrator.create_model
     class TransitionDef(pw.Model):
         id = pw.AutoField()
-        ticket_type = pw.ForeignKeyField(column_name='ticket_type_id', field='id', model=migrator.orm['ticket_type'], on_delete='CASCADE')
+        ticket_type = pw.ForeignKeyField(
+            column_name="ticket_type_id",
+            field="id",
+            model=migrator.orm["ticket_type"],
+            on_delete="CASCADE",
+        )
         name = pw.CharField(max_length=64)
         label = pw.CharField(max_length=255)
-        label_en = pw.CharField(default='', max_length=255)
+        label_en = pw.CharField(default="", max_length=255)
         from_states = pw.TextField()
         to_state = pw.CharField(max_length=64)
         roles = pw.TextField()
@@ -367,50 +461,50 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "transition_def"
-            indexes = [(('ticket_type', 'name'), True)]
+            indexes = [(("ticket_type", "name"), True)]
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
-    
-    migrator.remove_model('transition_def')
 
-    migrator.remove_model('tracking_item')
+    migrator.remove_model("transition_def")
 
-    migrator.remove_model('ticket_event')
+    migrator.remove_model("tracking_item")
 
-    migrator.remove_model('state_def')
+    migrator.remove_model("ticket_event")
 
-    migrator.remove_model('stage_change')
+    migrator.remove_model("state_def")
 
-    migrator.remove_model('outbox')
+    migrator.remove_model("stage_change")
 
-    migrator.remove_model('notification_template')
+    migrator.remove_model("outbox")
 
-    migrator.remove_model('inbound_mail')
+    migrator.remove_model("notification_template")
 
-    migrator.remove_model('field_def')
+    migrator.remove_model("inbound_mail")
 
-    migrator.remove_model('default_tracking_item')
+    migrator.remove_model("field_def")
 
-    migrator.remove_model('checklist_item_def')
+    migrator.remove_model("default_tracking_item")
 
-    migrator.remove_model('attachment')
+    migrator.remove_model("checklist_item_def")
 
-    migrator.remove_model('blob')
+    migrator.remove_model("attachment")
 
-    migrator.remove_model('comment')
+    migrator.remove_model("blob")
 
-    migrator.remove_model('ticket')
+    migrator.remove_model("comment")
 
-    migrator.remove_model('queue')
+    migrator.remove_model("ticket")
 
-    migrator.remove_model('ticket_type_version')
+    migrator.remove_model("queue")
 
-    migrator.remove_model('ticket_type')
+    migrator.remove_model("ticket_type_version")
 
-    migrator.remove_model('api_token')
+    migrator.remove_model("ticket_type")
 
-    migrator.remove_model('user')
+    migrator.remove_model("api_token")
 
-    migrator.remove_model('institution')
+    migrator.remove_model("user")
+
+    migrator.remove_model("institution")
