@@ -65,14 +65,20 @@ def select_locale():
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: defaults, then the environment, then `config` (tests)."""
     root = Path(__file__).resolve().parent.parent
+    environment = _from_environment()
+    instance_path = (
+        (config or {}).get("INSTANCE_PATH")
+        or environment.get("INSTANCE_PATH")
+        or str(root / "instance")
+    )
     app = Flask(
         __name__,
-        instance_path=str(root / "instance"),
+        instance_path=str(Path(instance_path).resolve()),
         template_folder="templates",
         static_folder="static",
     )
     app.config.update(defaults())
-    app.config.update(_from_environment())
+    app.config.update(environment)
     app.config.from_prefixed_env("MESA")
     app.config.update(config or {})
     instance = Path(app.instance_path)
@@ -129,18 +135,12 @@ def create_app(config: dict | None = None) -> Flask:
     else:
         api.init_app(app)
 
-    @app.after_request
-    def _secure_cookies_over_https(response):
-        # served over HTTPS (directly or behind a proxy that says so): cookies say Secure
-        if request.is_secure:
-            cookies = response.headers.getlist("Set-Cookie")
-            if cookies:
-                response.headers.remove("Set-Cookie")
-                for cookie in cookies:
-                    if "; secure" not in cookie.lower():
-                        cookie += "; Secure"
-                    response.headers.add("Set-Cookie", cookie)
-        return response
+    app.wsgi_app = SecureCookiesOverHttps(app.wsgi_app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     @app.context_processor
     def _inject():
@@ -152,6 +152,32 @@ def create_app(config: dict | None = None) -> Flask:
         with app.app_context():
             first_start(app)
     return app
+
+
+class SecureCookiesOverHttps:
+    """WSGI middleware: a response served over HTTPS marks every cookie Secure.
+
+    Flask sets the session cookie and Flask-Login the remember cookie after every
+    `after_request` hook, so the flag is added here, on the way out.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("wsgi.url_scheme") != "https":
+            return self.wsgi_app(environ, start_response)
+
+        def secure_start_response(status, headers, exc_info=None):
+            headers = [
+                (name, value + "; Secure")
+                if name.lower() == "set-cookie" and "; secure" not in value.lower()
+                else (name, value)
+                for name, value in headers
+            ]
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, secure_start_response)
 
 
 def _connection_per_request(app: Flask) -> None:

@@ -11,11 +11,11 @@ from ticketing.db import db
 
 def _connected(fn):
     def wrapper(*args, **kwargs):
-        db.connect(reuse_if_open=True)
+        opened = db.connect(reuse_if_open=True)
         try:
             return fn(*args, **kwargs)
         finally:
-            if not db.is_closed():
+            if opened and not db.is_closed():
                 db.close()
 
     wrapper.__name__ = fn.__name__

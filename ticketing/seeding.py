@@ -129,7 +129,7 @@ def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
 
 def first_start(app) -> None:
     """On the embedded default: schema, seed and demo accounts once; later starts change nothing."""
-    db.connect(reuse_if_open=True)
+    opened = db.connect(reuse_if_open=True)
     try:
         applied = upgrade()
         if applied:
@@ -145,4 +145,5 @@ def first_start(app) -> None:
                 lines.append(f"  password: {created[0][2]}")
             print("\n".join(lines) + "\n", flush=True)
     finally:
-        db.close()
+        if opened:
+            db.close()

@@ -11,6 +11,7 @@ SETTINGS: dict[str, tuple[object, str]] = {
         "peewee database URL (postgresql://...); unset: SQLite file instance/mesa.sqlite3 "
         "in WAL mode, schema and demo data created at first start",
     ),
+    "INSTANCE_PATH": (None, "folder for the SQLite file and the secret key; unset: instance/"),
     "REDIS_URL": (None, "Redis for RQ jobs; unset: jobs run in-process right after commit"),
     "SECRET_KEY": (None, "session signing key; unset: generated once into instance/secret_key"),
     "MAIL_SERVER": (None, "SMTP host; unset: mail is rendered, kept in the outbox and logged"),
@@ -35,6 +36,7 @@ SETTINGS: dict[str, tuple[object, str]] = {
     "SEED_DEMO": (None, "load demo institutions and accounts; unset: only on the embedded default"),
     "SESSION_COOKIE_SECURE": (False, "send the session cookie over HTTPS only"),
     "REMEMBER_COOKIE_SECURE": (False, "send the remember-me cookie over HTTPS only"),
+    "PROXY_COUNT": (0, "reverse proxies in front of gunicorn whose X-Forwarded-* are trusted"),
     "RQ_QUEUE": ("mesa", "name of the RQ queue jobs go to"),
 }
 

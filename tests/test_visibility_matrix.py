@@ -1,0 +1,291 @@
+"""Generated isolation test: every URL rule × every role × another institution's objects.
+
+For each registered route this sends every method it accepts, filling its arguments with
+the ids of institution B's objects, as a user of institution A (or the AGQ, for B's
+first-level ticket). A response must not carry B's data and nothing of B may change.
+A route whose arguments have no case here fails the test, so a new route needs one.
+"""
+
+import hashlib
+import io
+import secrets
+
+import pytest
+
+from tests.conftest import make_ticket, user
+from ticketing import services
+from ticketing.fields import UploadedFile
+from ticketing.models import (
+    ApiToken,
+    Attachment,
+    Comment,
+    Institution,
+    Outbox,
+    Ticket,
+    TicketEvent,
+    TrackingItem,
+    User,
+)
+
+ATTACKERS = ["interno", "focal", "aiq", "agq"]
+SKIP_ENDPOINTS = {"static", "admin.static", "mesa_ui.static"}
+
+
+def _world():
+    """Institution B's ticket (first level), with a comment, an attachment and markers."""
+    marker = "SECRETO-" + secrets.token_hex(6)
+    tenant = "PRIVADO-" + secrets.token_hex(6)
+    requester = user("interno_b")
+    ticket = make_ticket(
+        requester,
+        title=f"{marker} título",
+        fields={
+            "descripcion": f"{marker} descripción",
+            "adjunto": UploadedFile("captura.txt", "text/plain", f"{marker} adjunto".encode()),
+        },
+    )
+    services.add_comment(user("focal_b"), ticket.id, f"{marker} comentario")
+    services.add_comment(user("focal_b"), ticket.id, f"{marker} nota", internal=True)
+    b = Institution.get(Institution.sigla == "INSTB")
+    Institution.update(address=f"{tenant} dirección").where(Institution.id == b.id).execute()
+    User.update(cargo=f"{tenant} cargo").where(User.institution == b.id).execute()
+    TrackingItem.update(note=f"{tenant} nota").where(TrackingItem.institution == b.id).execute()
+    raw = secrets.token_urlsafe(24)
+    token = ApiToken.create(
+        user=requester, name=f"{tenant} token", token_hash=hashlib.sha256(raw.encode()).hexdigest()
+    )
+    attachment = Attachment.get(Attachment.ticket == ticket.id)
+    return {
+        "marker": marker,
+        "tenant_marker": tenant,
+        "ticket": Ticket.get_by_id(ticket.id),
+        "attachment": attachment,
+        "institution": b,
+        "user": requester,
+        "token": token,
+        "outbox": Outbox.select().where(Outbox.ticket == ticket.id).first(),
+        "tracking": TrackingItem.select().where(TrackingItem.institution == b.id).first(),
+    }
+
+
+def _snapshot(world, tenant=True):
+    """B's state: the ticket's always; B's people and institution when they are off-limits."""
+    ticket = Ticket.get_by_id(world["ticket"].id)
+    b = world["institution"].id
+    ticket_part = {
+        "ticket": (
+            ticket.version,
+            ticket.state,
+            ticket.assignee_id,
+            ticket.fields,
+            ticket.checklist,
+            ticket.title,
+            ticket.queue_id,
+        ),
+        "comments": Comment.select().where(Comment.ticket == ticket.id).count(),
+        "events": TicketEvent.select().where(TicketEvent.ticket == ticket.id).count(),
+        "attachments": Attachment.select().where(Attachment.ticket == ticket.id).count(),
+        "tickets_b": Ticket.select().where(Ticket.institution == b).count(),
+    }
+    if not tenant:
+        return ticket_part
+    return ticket_part | {
+        "ticket": (
+            ticket.version,
+            ticket.state,
+            ticket.assignee_id,
+            ticket.fields,
+            ticket.checklist,
+            ticket.title,
+            ticket.queue_id,
+        ),
+        "comments": Comment.select().where(Comment.ticket == ticket.id).count(),
+        "events": TicketEvent.select().where(TicketEvent.ticket == ticket.id).count(),
+        "attachments": Attachment.select().where(Attachment.ticket == ticket.id).count(),
+        "tickets_b": Ticket.select().where(Ticket.institution == b).count(),
+        "users_b": [
+            (u.id, u.email, u.role, u.active, u.cargo, u.full_name)
+            for u in User.select().where(User.institution == b).order_by(User.id)
+        ],
+        "institution_b": tuple(
+            Institution.select(Institution.name, Institution.stage, Institution.address)
+            .where(Institution.id == b)
+            .tuples()
+            .get()
+        ),
+        "tokens_b": [
+            (t.id, t.revoked_at) for t in ApiToken.select().where(ApiToken.user == world["user"].id)
+        ],
+        "tracking_b": [
+            (t.id, t.met, t.note)
+            for t in TrackingItem.select().where(TrackingItem.institution == b)
+        ],
+        "outbox_b": [
+            (o.id, o.status, o.attempts) for o in Outbox.select().where(Outbox.ticket == ticket.id)
+        ],
+    }
+
+
+def _object_for(endpoint: str, world) -> int:
+    """The id of B's object a route of this endpoint acts on (by its view)."""
+    view = endpoint.split(".", 1)[0]
+    by_view = {
+        "users": world["user"].id,
+        "institutions": world["institution"].id,
+        "tokens": world["token"].id,
+        "outbox": world["outbox"].id if world["outbox"] else 0,
+        "tracking": world["tracking"].id,
+        "pipeline": world["institution"].id,
+        "institution": world["institution"].id,
+    }
+    return by_view.get(view, world["ticket"].id)
+
+
+def _fill(rule, world):
+    """Values for every argument of a rule; fails on an argument with no case."""
+    ticket = world["ticket"]
+    providers = {
+        "ticket_id": ticket.id,
+        "attachment_id": world["attachment"].id,
+        "key": "reprodujo",
+        "item": "reprodujo",
+        "slug": ticket.type.slug,
+        "export_type": "csv",
+        "code": "es",
+        "token": "x" * 20,
+        "institution_id": world["institution"].id,
+        "user_id": world["user"].id,
+        "token_id": world["token"].id,
+        "outbox_id": world["outbox"].id if world["outbox"] else 0,
+        "item_id": world["tracking"].id,
+        "id": _object_for(rule.endpoint, world),
+        "type_id": ticket.type_id,
+        "version_id": ticket.type_version_id,
+        "filename": "x",
+    }
+    values = {}
+    for argument in rule.arguments:
+        assert argument in providers, (
+            f"route {rule.rule} ({rule.endpoint}) has argument {argument!r} with no case in "
+            "tests/test_visibility_matrix.py: add one"
+        )
+        values[argument] = providers[argument]
+    return values
+
+
+def _payload(rule, world, attacker):
+    object_id = _object_for(rule.endpoint, world)
+    return {
+        "id": object_id,
+        "rowid": [object_id],
+        "action": "delete",
+        "name": "escalar",
+        "body": "intrusión",
+        "comment": "intrusión",
+        "internal": "1",
+        "done": "1",
+        "assignee": attacker.id,
+        "version": world["ticket"].version,
+        "list_form_pk": object_id,
+        "pk": object_id,
+        "value": "intrusión",
+        "met": "1",
+        "note": "intrusión",
+        "label": "intrusión",
+        "title": "intrusión",
+        "email": "intruso@example.com",
+        "role": "agq",
+        "full_name": "Intruso",
+        "cargo": "intruso",
+        "active": "y",
+        "address": "intrusión",
+    }
+
+
+def _requests(app, world, attacker):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIP_ENDPOINTS:
+            continue
+        url_values = _fill(rule, world)
+        with app.test_request_context():
+            from flask import url_for
+
+            object_id = _object_for(rule.endpoint, world)
+            url = url_for(rule.endpoint, **url_values)
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        for method in methods:
+            query = {"id": object_id, "url": "/", "name": "requester", "query": "SECRETO"}
+            yield rule, method, url, query
+
+
+@pytest.mark.parametrize("attacker_key", ATTACKERS)
+def test_no_route_shows_or_changes_another_institutions_ticket(app, client, auth, attacker_key):
+    world = _world()
+    attacker = auth.login(attacker_key)
+    # the AGQ manages every institution and person; only B's first-level ticket is off-limits
+    tenant = attacker_key != "agq"
+    markers = [world["marker"]] + ([world["tenant_marker"]] if tenant else [])
+    raw_attacker_token = secrets.token_urlsafe(24)
+    ApiToken.create(
+        user=attacker,
+        name="attacker",
+        token_hash=hashlib.sha256(raw_attacker_token.encode()).hexdigest(),
+    )
+    headers = {"Authorization": f"Bearer {raw_attacker_token}"}
+    before = _snapshot(world, tenant)
+    checked = 0
+    for rule, method, url, query in _requests(app, world, attacker):
+        data = _payload(rule, world, attacker)
+        if rule.rule.startswith("/api/"):
+            response = client.open(
+                url,
+                method=method,
+                headers=headers,
+                query_string=query,
+                json={k: v for k, v in data.items() if k != "rowid"},
+            )
+        elif method == "GET":
+            response = client.get(url, query_string=query)
+        else:
+            data = dict(data)
+            data["attachment"] = (io.BytesIO(b"x"), "x.txt")
+            response = client.open(
+                url,
+                method=method,
+                data=data,
+                query_string=query,
+                content_type="multipart/form-data",
+            )
+        body = response.get_data(as_text=True)
+        for marker in markers:
+            assert marker not in body, f"{method} {url} as {attacker_key} shows B's data"
+        assert response.status_code < 500, (
+            f"{method} {url} as {attacker_key}: {response.status_code}"
+        )
+        checked += 1
+        if client.get("/login").status_code != 302:  # a route signed us out: sign in again
+            auth.login(attacker_key)
+    assert checked > 40
+    assert _snapshot(world, tenant) == before
+
+
+def test_positive_control_owner_sees_the_markers(app, client, auth):
+    """The same probes do find B's data for B's own focal user: the matrix can fail."""
+    world = _world()
+    auth.login("focal_b")
+    ticket = world["ticket"]
+    assert world["marker"] in client.get(f"/ticket/{ticket.id}/").get_data(as_text=True)
+    assert world["marker"] in client.get("/cola/").get_data(as_text=True)
+    download = client.get(f"/ticket/{ticket.id}/attachment/{world['attachment'].id}")
+    assert world["marker"].encode() in download.data
+    export = client.get("/cola/export/csv/")
+    assert world["marker"] in export.get_data(as_text=True)
+    assert world["tenant_marker"] in client.get("/personas/").get_data(as_text=True)
+
+
+def test_requester_never_sees_internal_notes(app, client, auth):
+    world = _world()
+    auth.login("interno_b")
+    page = client.get(f"/ticket/{world['ticket'].id}/").get_data(as_text=True)
+    assert f"{world['marker']} comentario" in page
+    assert f"{world['marker']} nota" not in page
