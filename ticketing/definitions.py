@@ -5,6 +5,7 @@ from ticketing.fields import KINDS
 from ticketing.models import (
     AGENT_ROLES,
     ROLES,
+    STAGES,
     STATE_CATEGORIES,
     TYPE_CATEGORIES,
     ChecklistItemDef,
@@ -27,11 +28,15 @@ GUARD_KINDS = {
 
 EFFECT_KINDS = {
     "move_to_level": "Mover a la cola de otro nivel (level: 1|2)",
-    "open_ticket": "Abrir un ticket vinculado (type, link: child|next, wait, copy_fields)",
+    "open_ticket": (
+        "Abrir un ticket vinculado (type, link: child|next, wait, requester: actor|requester|aiq, "
+        "copy_fields, title con {reference}, {title}, {institution})"
+    ),
     "set_deadline": "Fijar fecha límite (days)",
     "clear_deadline": "Quitar fecha límite",
     "notify": "Notificar (event, roles)",
     "set_stage": "Cambiar la etapa de la institución (stage)",
+    "require_stage": "Exigir que la institución esté en una de estas etapas (stages); si no, se rechaza",
     "create_institution": "Crear institución, su cola y la cuenta del AIQ desde los campos (map)",
     "set_queue_email": "Usar un campo de correo como dirección de la cola de primer nivel (field)",
     "resolve_parent": "Devolver el ticket padre con la resolución (transition)",
@@ -181,6 +186,8 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
     for i, effect in enumerate(defn.get("on_open", [])):
         if not isinstance(effect, dict) or effect.get("kind") not in EFFECT_KINDS:
             err(f"on_open[{i}]", "efecto desconocido")
+            continue
+        _check_stages(effect, f"on_open[{i}]", err)
     for i, tr in enumerate(defn.get("transitions", [])):
         where = f"transitions[{i}]"
         if not tr.get("name"):
@@ -214,7 +221,22 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
                 for role in effect.get("roles", []):
                     if role not in RECIPIENT_ROLES:
                         err(where, f"destinatario desconocido {role!r}")
+            _check_stages(effect, where, err)
     return errors
+
+
+def _check_stages(effect: dict, where: str, err) -> None:
+    """Stage names in `set_stage` / `require_stage` effects must be known stages."""
+    if effect.get("kind") == "set_stage" and effect.get("stage") not in STAGES:
+        err(where, f"etapa desconocida {effect.get('stage')!r}")
+    if effect.get("kind") == "require_stage":
+        stages = effect.get("stages")
+        if not isinstance(stages, list) or not stages:
+            err(where, "require_stage necesita una lista de etapas (stages)")
+        else:
+            for stage in stages:
+                if stage not in STAGES:
+                    err(where, f"etapa desconocida {stage!r}")
 
 
 def publish(ticket_type: TicketType) -> TicketTypeVersion:
