@@ -1,0 +1,301 @@
+"""Read models of the API: tickets, types and institutions as plain JSON-ready dicts.
+
+These only read; every query of tickets, comments, events and attachments starts from
+`ticketing.visibility`.
+"""
+
+import datetime as dt
+
+from peewee import JOIN
+
+from ticketing import services
+from ticketing.models import (
+    STAGE_LABELS,
+    Attachment,
+    Institution,
+    StageChange,
+    Ticket,
+    TicketType,
+    TicketTypeVersion,
+    User,
+)
+from ticketing.visibility import (
+    visible_attachments,
+    visible_comments,
+    visible_events,
+    visible_tickets,
+)
+
+
+def iso(value) -> str | None:
+    """A stored naive-UTC timestamp as RFC 3339 text (`...Z`); None stays None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat() + "Z"
+    return None
+
+
+def person(user_id, names: dict[int, str]) -> dict | None:
+    if not user_id:
+        return None
+    return {"id": user_id, "name": names.get(user_id, "")}
+
+
+def user_ref(user) -> dict | None:
+    return None if user is None else {"id": user.id, "name": user.full_name}
+
+
+def field_def(field: dict, people: dict[int, str] | None = None) -> dict:
+    """A field as a client needs it to fill it in."""
+    if field["kind"] == "person":
+        choices = [{"value": str(pid), "label": name} for pid, name in (people or {}).items()]
+    else:
+        choices = [{"value": str(c[0]), "label": str(c[1])} for c in field.get("choices") or []]
+    options = field.get("options") or {}
+    return {
+        "name": field["name"],
+        "kind": field["kind"],
+        "label": field["label"],
+        "label_en": field.get("label_en") or "",
+        "help_text": field.get("help_text") or "",
+        "required": bool(field.get("required")),
+        "choices": choices,
+        "multiple": bool(options.get("multiple")) or field["kind"] == "multichoice",
+    }
+
+
+def ticket_type(ticket_type: TicketType, version: TicketTypeVersion, people) -> dict:
+    """A type the caller may open, from its current published version."""
+    defn = version.definition
+    return {
+        "slug": ticket_type.slug,
+        "name": defn["name"],
+        "name_en": defn.get("name_en") or "",
+        "description": defn.get("description") or "",
+        "category": defn.get("category") or "support",
+        "queue_level": defn.get("queue_level") or 1,
+        "deadline_days": defn.get("deadline_days"),
+        "version": version.number,
+        "fields": [field_def(f, people) for f in defn["fields"]],
+    }
+
+
+def _state_label(defn: dict, key: str) -> str:
+    return next((s["label"] for s in defn["states"] if s["key"] == key), key)
+
+
+def with_relations(query):
+    """Join what a list row shows, so a page costs one query whatever its size."""
+    requester, assignee = User.alias(), User.alias()
+    return (
+        query.select_extend(
+            TicketType.id,
+            TicketType.slug,
+            TicketTypeVersion.id,
+            TicketTypeVersion.definition,
+            Institution.id,
+            Institution.sigla,
+            requester.id,
+            requester.full_name,
+            assignee.id,
+            assignee.full_name,
+        )
+        .join(TicketType, on=(Ticket.type == TicketType.id), attr="type")
+        .switch(Ticket)
+        .join(
+            TicketTypeVersion, on=(Ticket.type_version == TicketTypeVersion.id), attr="type_version"
+        )
+        .switch(Ticket)
+        .join(Institution, on=(Ticket.institution == Institution.id), attr="institution")
+        .switch(Ticket)
+        .join(requester, on=(Ticket.requester == requester.id), attr="requester")
+        .switch(Ticket)
+        .join(
+            assignee,
+            on=(Ticket.assignee == assignee.id),
+            attr="assignee",
+            join_type=JOIN.LEFT_OUTER,
+        )
+    )
+
+
+def ticket_summary(ticket: Ticket) -> dict:
+    """A ticket as a list row: what it is, where it is, who has it."""
+    defn = ticket.type_version.definition
+    return {
+        "id": ticket.id,
+        "reference": ticket.reference,
+        "title": ticket.title,
+        "type": ticket.type.slug,
+        "type_name": defn["name"],
+        "state": ticket.state,
+        "state_label": _state_label(defn, ticket.state),
+        "state_category": ticket.state_category,
+        "queue_level": ticket.queue_level,
+        "institution": {"id": ticket.institution.id, "sigla": ticket.institution.sigla},
+        "requester": user_ref(ticket.requester),
+        "assignee": user_ref(ticket.assignee) if ticket.assignee_id else None,
+        "due_at": iso(ticket.due_at),
+        "created_at": iso(ticket.created_at),
+        "updated_at": iso(ticket.updated_at),
+        "closed_at": iso(ticket.closed_at),
+        "version": ticket.version,
+    }
+
+
+def attachment(row: Attachment) -> dict:
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "content_type": row.content_type,
+        "size": row.size,
+        "internal": row.internal,
+        "field": row.field_name,
+        "checklist_item": row.checklist_key,
+        "comment_id": row.comment_id,
+        "created_at": iso(row.created_at),
+    }
+
+
+def comment(row, names: dict[int, str], attachments: list[dict]) -> dict:
+    return {
+        "id": row.id,
+        "author": person(row.author_id, names),
+        "body": row.body,
+        "internal": row.internal,
+        "source": row.source,
+        "created_at": iso(row.created_at),
+        "attachments": attachments,
+    }
+
+
+def _checklist(defn: dict, ticket: Ticket) -> list[dict]:
+    items = []
+    for item in defn.get("checklist") or []:
+        state = ticket.checklist.get(item["key"]) or {}
+        done = bool(state.get("done"))
+        items.append(
+            {
+                "key": item["key"],
+                "label": item["label"],
+                "label_en": item.get("label_en") or "",
+                "required": bool(item.get("required")),
+                "evidence": item.get("evidence") or "none",
+                "schedulable": bool(item.get("schedulable")),
+                "hours": item.get("hours"),
+                "done": done,
+                "by": {"id": state["by"], "name": state.get("by_name") or ""}
+                if state.get("by")
+                else None,
+                "at": iso(state.get("at")),
+                "comment": state.get("comment") or "",
+                "scheduled_at": state.get("scheduled_at"),
+                "attachment_id": state.get("attachment_id"),
+            }
+        )
+    return items
+
+
+def _transition(tr: dict) -> dict:
+    return {
+        "name": tr["name"],
+        "label": tr["label"],
+        "label_en": tr.get("label_en") or "",
+        "to": tr["to"],
+        "allowed": bool(tr["allowed"]),
+        "reason": str(tr["reason"]) if tr.get("reason") else None,
+        "needs_comment": bool(tr.get("needs_comment")),
+    }
+
+
+def _event(row, names: dict[int, str]) -> dict:
+    return {
+        "id": row.id,
+        "at": iso(row.at),
+        "kind": row.kind,
+        "actor": person(row.actor_id, names),
+        "data": row.data or {},
+    }
+
+
+def ticket_detail(actor, ticket: Ticket) -> dict:
+    """Everything `actor` may read of one visible ticket."""
+    defn = ticket.type_version.definition
+    people = services.people_of(ticket.institution_id)
+    comments = list(visible_comments(actor, ticket))
+    events = list(visible_events(actor, ticket))
+    attachments = [attachment(a) for a in visible_attachments(actor, ticket)]
+    ids = {c.author_id for c in comments} | {e.actor_id for e in events}
+    ids.discard(None)
+    names = {
+        u.id: u.full_name
+        for u in User.select(User.id, User.full_name).where(User.id.in_(ids | {0}))
+    }
+    by_comment: dict[int, list[dict]] = {}
+    for a in attachments:
+        if a["comment_id"]:
+            by_comment.setdefault(a["comment_id"], []).append(a)
+    linked = [
+        {
+            "id": t.id,
+            "reference": t.reference,
+            "title": t.title,
+            "relation": "parent" if t.id == ticket.parent_id else "child",
+        }
+        for t in visible_tickets(actor)
+        .where((Ticket.parent == ticket.id) | (Ticket.id == (ticket.parent_id or 0)))
+        .order_by(Ticket.id)
+    ]
+    detail = ticket_summary(ticket)
+    detail.update(
+        {
+            "type_version": ticket.type_version.number,
+            "fields": dict(ticket.fields),
+            "field_defs": [field_def(f, people) for f in defn["fields"]],
+            "checklist": _checklist(defn, ticket),
+            "transitions": [_transition(t) for t in services.available_transitions(actor, ticket)],
+            "comments": [comment(c, names, by_comment.get(c.id, [])) for c in comments],
+            "attachments": attachments,
+            "history": [_event(e, names) for e in events],
+            "linked": linked,
+        }
+    )
+    return detail
+
+
+def institution_detail(institution: Institution) -> dict:
+    """An institution's data and the date it reached each rollout stage."""
+    changes = (
+        StageChange.select()
+        .where(StageChange.institution == institution.id)
+        .order_by(StageChange.reached_at, StageChange.id)
+    )
+    return {
+        "id": institution.id,
+        "name": institution.name,
+        "sigla": institution.sigla,
+        "ruc": institution.ruc,
+        "phone": institution.phone,
+        "address": institution.address,
+        "is_sge": institution.is_sge,
+        "stage": institution.stage,
+        "stage_label": STAGE_LABELS.get(institution.stage, institution.stage),
+        "stage_since": iso(institution.stage_since),
+        "created_at": iso(institution.created_at),
+        "stage_history": [
+            {
+                "stage": c.stage,
+                "label": STAGE_LABELS.get(c.stage, c.stage),
+                "reached_at": iso(c.reached_at),
+            }
+            for c in changes
+        ],
+    }

@@ -1,0 +1,500 @@
+"""The JSON API under /api/v1: thin adapters from HTTP to the service layer.
+
+Authentication is by personal token only (`Authorization: Bearer ...`), never by the
+session cookie, which is why the blueprint can be exempt from CSRF protection.
+"""
+
+import base64
+import binascii
+import datetime as dt
+import io
+import json
+import math
+
+from flask import Blueprint, g, jsonify, request, send_file, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from ticketing import services
+from ticketing.api import serializers
+from ticketing.api.errors import (
+    BadInput,
+    Unauthorized,
+    domain_error,
+    http_error,
+    unexpected_error,
+)
+from ticketing.api.tokens import user_for_token
+from ticketing.errors import DomainError, NotFound, ValidationFailed
+from ticketing.fields import UploadedFile
+from ticketing.models import Attachment, Blob, Institution, Ticket, TicketType
+from ticketing.visibility import (
+    get_visible_ticket,
+    visible_attachments,
+    visible_institutions,
+    visible_tickets,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.register_error_handler(DomainError, domain_error)
+bp.register_error_handler(HTTPException, http_error)
+bp.register_error_handler(Exception, unexpected_error)  # a bug: logged, answered as JSON
+
+ID_MAX = 2**31 - 1  # ids and versions are 32-bit integer columns
+PAGE_DEFAULT, PAGE_MAX = 25, 100
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+# ---------------------------------------------------------------- authentication
+
+
+@bp.before_request
+def _authenticate():
+    from ticketing.app import login_manager
+
+    # the API never reads the session cookie: the caller is the token's owner or nobody
+    g._login_user = login_manager.anonymous_user()
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    scheme, _sep, secret = request.headers.get("Authorization", "").partition(" ")
+    user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise Unauthorized(_("Falta el token de acceso o no es válido."))
+    g._login_user = user
+    _check_query_text()
+    return None
+
+
+@bp.teardown_request
+def _forget_caller(_exc):
+    # the caller lives in `g` for this request only, even where an outer app context
+    # (a test, a CLI command) outlives it and the next request would reuse `g`
+    g.pop("_login_user", None)
+
+
+def actor():
+    """The person the token belongs to."""
+    return g._login_user
+
+
+# ---------------------------------------------------------------- reading input
+
+
+def _bad(fields: dict[str, str]):
+    return BadInput(_("La solicitud está mal formada."), fields=fields)
+
+
+def _invalid_text(value) -> str | None:
+    """Why a piece of text cannot be stored (NUL, lone surrogates), or None."""
+    if "\x00" in value:
+        return _("El texto contiene caracteres no permitidos.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return _("El texto contiene caracteres no permitidos.")
+    return None
+
+
+def _check_values(value, where: str) -> None:
+    """Refuse text no database column can hold and numbers JSON cannot carry."""
+    if isinstance(value, str):
+        problem = _invalid_text(value)
+        if problem:
+            raise ValidationFailed(problem, fields={where: problem})
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise _bad({where: _("Número fuera de rango.")})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(key, where)
+            _check_values(item, where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_values(item, where)
+
+
+def _check_query_text() -> None:
+    for name, value in request.args.items(multi=True):
+        if _invalid_text(name) or _invalid_text(value):
+            raise _bad({name: _("El texto contiene caracteres no permitidos.")})
+
+
+_TRUE, _FALSE = {"true", "1", "on", "yes"}, {"false", "0", "off", "no", ""}
+
+
+def _coerce_form(kind: str, text: str, name: str):
+    """A multipart text part read as the JSON type the endpoint expects."""
+    if kind == "str":
+        return text
+    if kind == "bool":
+        if text.strip().lower() in _TRUE:
+            return True
+        if text.strip().lower() in _FALSE:
+            return False
+        raise _bad({name: _("Debe ser true o false.")})
+    if kind in ("int", "int_or_null"):
+        if kind == "int_or_null" and text.strip().lower() in ("", "null"):
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise _bad({name: _("Debe ser un número entero.")}) from None
+    if kind == "object":
+        try:
+            return json.loads(text) if text.strip() else {}
+        except ValueError:
+            raise _bad({name: _("Debe ser un objeto JSON.")}) from None
+    raise AssertionError(kind)
+
+
+def _type_error(kind: str, value) -> str | None:
+    if kind == "str" and not isinstance(value, str):
+        return _("Debe ser texto.")
+    if kind == "bool" and not isinstance(value, bool):
+        return _("Debe ser true o false.")
+    if kind == "object" and not isinstance(value, dict):
+        return _("Debe ser un objeto JSON.")
+    if kind in ("int", "int_or_null"):
+        if value is None and kind == "int_or_null":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _("Debe ser un número entero.")
+        if not 0 <= value <= ID_MAX:
+            return _("Número fuera de rango.")
+    return None
+
+
+def read_body(spec: dict[str, tuple[str, bool]], *, multipart=False) -> dict:
+    """The request body checked against `spec` (name → (kind, required)).
+
+    A JSON object, or, where `multipart` is allowed, multipart/form-data whose parts are
+    read as the same kinds (objects as JSON text). Shape errors are 400; text that cannot
+    be stored is 422.
+    """
+    if multipart and request.mimetype == "multipart/form-data":
+        data = {}
+        for name in request.form:
+            if name in spec:
+                data[name] = _coerce_form(spec[name][0], request.form[name], name)
+            else:
+                data[name] = request.form[name]
+    else:
+        data = request.get_json(force=True, silent=True)
+        if not isinstance(data, dict):
+            raise BadInput(_("El cuerpo debe ser un objeto JSON."))
+    errors = {}
+    for name, value in data.items():
+        if name not in spec:
+            errors[name] = _("Propiedad desconocida.")
+            continue
+        problem = _type_error(spec[name][0], value)
+        if problem:
+            errors[name] = problem
+    for name, (_kind, required) in spec.items():
+        if required and name not in data:
+            errors[name] = _("Este campo es obligatorio.")
+    if errors:
+        raise _bad(errors)
+    for name, value in data.items():
+        _check_values(value, name)
+    return data
+
+
+def uploads(names=None) -> dict[str, list[UploadedFile]]:
+    """Uploaded files by part name (all parts, or only `names`)."""
+    found: dict[str, list[UploadedFile]] = {}
+    if request.mimetype != "multipart/form-data":
+        return found
+    for name, storage in request.files.items(multi=True):
+        if names is not None and name not in names:
+            raise _bad({name: _("Propiedad desconocida.")})
+        filename = storage.filename or ""
+        if not filename.strip() or _invalid_text(filename) or any(ord(c) < 32 for c in filename):
+            message = _("El nombre del archivo no es válido.")
+            raise ValidationFailed(message, fields={name: message})
+        mimetype = storage.mimetype or "application/octet-stream"
+        if _invalid_text(mimetype) or any(ord(c) < 32 for c in mimetype):
+            mimetype = "application/octet-stream"
+        found.setdefault(name, []).append(UploadedFile(filename, mimetype, storage.read()))
+    return found
+
+
+def _fields_with_files(raw: dict) -> dict:
+    """Field values, with each uploaded part given to the file field of the same name."""
+    raw = dict(raw)
+    for name, files in uploads().items():
+        if len(files) != 1:
+            message = _("Adjunte un solo archivo.")
+            raise ValidationFailed(message, fields={name: message})
+        raw[name] = files[0]
+    return raw
+
+
+def _ticket_id(ticket_id: int) -> int:
+    if not 1 <= ticket_id <= ID_MAX:
+        raise NotFound(_("El ticket no existe o no está a su alcance."))
+    return ticket_id
+
+
+def _visible(ticket_id: int) -> Ticket:
+    ticket = get_visible_ticket(actor(), _ticket_id(ticket_id))
+    if ticket is None:
+        raise NotFound(_("El ticket no existe o no está a su alcance."))
+    return ticket
+
+
+def _detail(ticket_id: int, status=200):
+    """The ticket as the caller now sees it (read again: effects may have changed it)."""
+    ticket = _visible(ticket_id)
+    response = jsonify(serializers.ticket_detail(actor(), ticket))
+    response.status_code = status
+    return response
+
+
+# ---------------------------------------------------------------- ticket types
+
+
+@bp.get("/ticket-types")
+def ticket_types():
+    user = actor()
+    people = services.people_of(user.institution_id)
+    items = [
+        serializers.ticket_type(t, services.current_version(t), people)
+        for t in services.openable_types(user)
+    ]
+    return jsonify({"items": items})
+
+
+# ---------------------------------------------------------------- tickets
+
+
+@bp.post("/tickets")
+def open_ticket():
+    data = read_body(
+        {"type": ("str", True), "title": ("str", True), "fields": ("object", False)},
+        multipart=True,
+    )
+    raw = _fields_with_files(data.get("fields") or {})
+    ticket = services.open_ticket(actor(), data["type"], data["title"], raw, source="api")
+    response = _detail(ticket.id, status=201)
+    response.headers["Location"] = url_for("api.ticket", ticket_id=ticket.id)
+    return response
+
+
+def _encode_cursor(ticket: Ticket) -> str:
+    text = json.dumps([ticket.updated_at.isoformat(), ticket.id])
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, ticket_id = json.loads(text)
+        moment = dt.datetime.fromisoformat(moment)
+        if not isinstance(ticket_id, int) or not 0 <= ticket_id <= ID_MAX or moment.tzinfo:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise _bad({"cursor": _("Cursor inválido.")}) from None
+    return moment, ticket_id
+
+
+def _int_arg(name: str, low: int, high: int) -> int | None:
+    text = request.args.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad({name: _("Debe ser un número entero.")}) from None
+    if not low <= value <= high:
+        raise _bad({name: _("Debe estar entre %(a)s y %(b)s.", a=low, b=high)})
+    return value
+
+
+def _since_arg() -> dt.datetime | None:
+    text = request.args.get("updated_since")
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("z", "Z"))
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
+        message = _("Use una fecha ISO 8601, p. ej. 2025-01-31T12:00:00Z.")
+        raise _bad({"updated_since": message}) from None
+    return moment
+
+
+@bp.get("/tickets")
+def list_tickets():
+    user = actor()
+    known = {"queue", "state", "type", "institution", "updated_since", "cursor", "limit"}
+    unknown = {n: _("Parámetro desconocido.") for n in request.args if n not in known}
+    if unknown:
+        raise _bad(unknown)
+    limit = _int_arg("limit", 1, PAGE_MAX) or PAGE_DEFAULT
+    query = serializers.with_relations(visible_tickets(user))
+    level = _int_arg("queue", 1, 2)
+    if level is not None:
+        query = query.where(Ticket.queue_level == level)
+    if request.args.get("state"):
+        query = query.where(Ticket.state == request.args["state"])
+    if request.args.get("type"):
+        query = query.where(TicketType.slug == request.args["type"])
+    institution = _int_arg("institution", 1, ID_MAX)
+    if institution is not None:
+        query = query.where(Ticket.institution == institution)
+    since = _since_arg()
+    if since is not None:
+        query = query.where(Ticket.updated_at >= since)
+    if request.args.get("cursor"):
+        moment, last_id = _decode_cursor(request.args["cursor"])
+        query = query.where(
+            (Ticket.updated_at > moment) | ((Ticket.updated_at == moment) & (Ticket.id > last_id))
+        )
+    rows = list(query.order_by(Ticket.updated_at, Ticket.id).limit(limit + 1))
+    page, more = rows[:limit], len(rows) > limit
+    return jsonify(
+        {
+            "items": [serializers.ticket_summary(t) for t in page],
+            "next_cursor": _encode_cursor(page[-1]) if more else None,
+        }
+    )
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id):
+    return _detail(ticket_id)
+
+
+@bp.patch("/tickets/<int:ticket_id>")
+def update_ticket(ticket_id):
+    data = read_body(
+        {"fields": ("object", False), "title": ("str", False), "version": ("int", True)},
+        multipart=True,
+    )
+    title = data.get("title")
+    if title is not None and len(title.strip()) > 255:
+        message = _("Máximo %(n)s caracteres.", n=255)
+        raise ValidationFailed(_("Revise los campos marcados."), fields={"title": message})
+    raw = _fields_with_files(data.get("fields") or {})
+    services.update_fields(actor(), _ticket_id(ticket_id), raw, data["version"], title=title)
+    return _detail(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/checklist/<item>")
+def checklist_item(ticket_id, item):
+    data = read_body(
+        {"done": ("bool", True), "comment": ("str", False), "scheduled_at": ("str", False)},
+        multipart=True,
+    )
+    files = uploads({"attachment"}).get("attachment") or []
+    if len(files) > 1:
+        message = _("Adjunte un solo archivo.")
+        raise ValidationFailed(message, fields={"attachment": message})
+    scheduled = data.get("scheduled_at")
+    if scheduled is not None:
+        try:
+            scheduled = (
+                dt.datetime.fromisoformat(scheduled.strip())
+                .replace(second=0, microsecond=0, tzinfo=None)
+                .isoformat(timespec="minutes")
+            )
+        except ValueError:
+            message = _("Escriba una fecha y hora válidas (AAAA-MM-DD HH:MM).")
+            raise ValidationFailed(message, fields={"scheduled_at": message}) from None
+    services.set_checklist_item(
+        actor(),
+        _ticket_id(ticket_id),
+        item,
+        data["done"],
+        comment=data.get("comment"),
+        attachment=files[0] if files else None,
+        scheduled_at=scheduled,
+    )
+    return _detail(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/transitions")
+def take_transition(ticket_id):
+    data = read_body({"name": ("str", True), "comment": ("str", False), "version": ("int", False)})
+    services.transition(
+        actor(),
+        _ticket_id(ticket_id),
+        data["name"],
+        comment=data.get("comment"),
+        expected_version=data.get("version"),
+    )
+    return _detail(ticket_id)
+
+
+@bp.put("/tickets/<int:ticket_id>/assignee")
+def assign(ticket_id):
+    data = read_body({"assignee": ("int_or_null", True), "version": ("int", False)})
+    services.assign(actor(), _ticket_id(ticket_id), data["assignee"], data.get("version"))
+    return _detail(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/comments")
+def add_comment(ticket_id):
+    data = read_body({"body": ("str", False), "internal": ("bool", False)}, multipart=True)
+    files = uploads({"files"}).get("files") or []
+    row = services.add_comment(
+        actor(),
+        _ticket_id(ticket_id),
+        data.get("body") or "",
+        internal=data.get("internal", False),
+        files=files,
+        source="api",
+    )
+    ticket = _visible(ticket_id)
+    attachments = [
+        serializers.attachment(a)
+        for a in visible_attachments(actor(), ticket).where(Attachment.comment == row.id)
+    ]
+    names = {actor().id: actor().full_name}
+    response = jsonify(serializers.comment(row, names, attachments))
+    response.status_code = 201
+    return response
+
+
+@bp.get("/tickets/<int:ticket_id>/attachments/<int:attachment_id>")
+def attachment(ticket_id, attachment_id):
+    ticket = _visible(ticket_id)
+    row = (
+        visible_attachments(actor(), ticket)
+        .select(Attachment, Blob)
+        .join(Blob)
+        .where(Attachment.id == min(attachment_id, ID_MAX))
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("Ese adjunto no existe o no está a su alcance."))
+    return send_file(
+        io.BytesIO(bytes(row.blob.data)),
+        mimetype=row.content_type,
+        as_attachment=True,
+        download_name=row.filename,
+    )
+
+
+# ---------------------------------------------------------------- institutions
+
+
+@bp.get("/institutions/<int:institution_id>")
+def institution(institution_id):
+    found = None
+    if 1 <= institution_id <= ID_MAX:
+        found = visible_institutions(actor()).where(Institution.id == institution_id).first()
+    if found is None:
+        raise NotFound(_("La institución no existe o no está a su alcance."))
+    return jsonify(serializers.institution_detail(found))
+
+
+# ---------------------------------------------------------------- description
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from ticketing.api.openapi import spec
+
+    return jsonify(spec())
