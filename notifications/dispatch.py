@@ -7,18 +7,30 @@ from flask import current_app
 log = logging.getLogger("mesa.outbox")
 
 
-def dispatch(outbox_ids: list[int]) -> None:
-    """Deliver these committed outbox rows: enqueue on RQ, or run now in-process."""
+def dispatch(outbox_ids, taken_over=()) -> None:
+    """Deliver these committed outbox rows: enqueue on RQ, or run now in-process.
+
+    `taken_over` are rows whose deliverer died mid-send (found by the sweeper): their
+    stale RQ job is replaced. Redis being down loses nothing: the rows stay in the
+    outbox and the sweeper enqueues them later.
+    """
     from notifications.jobs import deliver, enqueue_delivery
 
+    work = [(int(i), False) for i in outbox_ids] + [(int(i), True) for i in taken_over]
     if current_app.config.get("REDIS_URL"):
-        for outbox_id in outbox_ids:
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        for outbox_id, force in work:
             try:
-                enqueue_delivery(outbox_id)
-            except Exception as exc:  # Redis down: the row stays pending for the sweeper
+                enqueue_delivery(outbox_id, force=force)
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                left = len(work) - work.index((outbox_id, force))
+                log.error("Redis unavailable, %s outbox row(s) left for the sweeper: %s", left, exc)
+                return
+            except Exception as exc:  # one bad row must not hold back the others
                 log.error("could not enqueue outbox %s: %s", outbox_id, exc)
         return
-    for outbox_id in outbox_ids:
+    for outbox_id, _force in work:
         try:
             deliver(outbox_id)
         except Exception as exc:  # the row keeps its pending/failed state for a retry

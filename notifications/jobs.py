@@ -1,84 +1,235 @@
 """Jobs: importable functions taking primitive ids, safe to run twice."""
 
+import datetime as dt
 import logging
+from contextlib import contextmanager
 
-from flask import current_app
+from flask import current_app, has_app_context
 
-from ticketing.models import FAILED, PENDING, SENT, Outbox, now
+from notifications.outbox import SENDING
+from ticketing.db import db
+from ticketing.models import FAILED, PENDING, SENT, Outbox, TicketEvent, now
 
 log = logging.getLogger("mesa.outbox")
 
+# RQ job states in which a delivery job will still run (or is running): no second one
+_LIVE_JOB_STATES = {"queued", "scheduled", "deferred", "started"}
 
-def enqueue_delivery(outbox_id: int) -> None:
-    """Put the delivery of one outbox row on RQ, once (the job id derives from the row)."""
+
+def retry_intervals() -> list[int]:
+    """Seconds between RQ retries of a failing send (backoff), one per retry."""
+    configured = current_app.config.get("OUTBOX_RETRY_INTERVALS") or [30, 120, 600, 1800]
+    retries = max(current_app.config["OUTBOX_MAX_ATTEMPTS"] - 1, 0)
+    intervals = [int(s) for s in configured][:retries]
+    return intervals + [intervals[-1] if intervals else 0] * (retries - len(intervals))
+
+
+def job_id(outbox_id: int) -> str:
+    """The RQ job id of a row's delivery: derived from the row, so it is enqueued once."""
+    return f"outbox-{int(outbox_id)}"
+
+
+def enqueue_delivery(outbox_id: int, *, force: bool = False) -> bool:
+    """Put the delivery of one outbox row on RQ unless a job for it is already waiting.
+
+    `force` replaces a job RQ still calls started (its worker died: the sweeper knows).
+    Returns whether a job was enqueued.
+    """
     from rq import Retry
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
 
     from notifications.rq import get_queue
 
-    get_queue().enqueue(
+    queue = get_queue()
+    try:
+        status = Job.fetch(
+            job_id(outbox_id), connection=queue.connection, serializer=queue.serializer
+        ).get_status()
+    except NoSuchJobError:
+        status = None
+    status = getattr(status, "value", status)
+    if status in _LIVE_JOB_STATES and not (force and status == "started"):
+        return False
+    intervals = retry_intervals()
+    queue.enqueue(
         "notifications.jobs.deliver_job",
-        outbox_id,
-        job_id=f"outbox-{outbox_id}",
-        retry=Retry(max=3, interval=[10, 60, 300]),
+        int(outbox_id),
+        job_id=job_id(outbox_id),
+        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
+        job_timeout=max(int(current_app.config.get("MAIL_TIMEOUT") or 10) * 6, 60),
+        result_ttl=24 * 3600,
         failure_ttl=7 * 24 * 3600,
     )
+    return True
 
 
-def deliver_job(outbox_id: int) -> None:
-    """RQ entry point: deliver inside the worker's app context."""
+@contextmanager
+def job_context():
+    """The app context a job runs in: the caller's (tests, in-process) or the worker's."""
+    if has_app_context():
+        yield
+        return
     from notifications.rq import worker_app
 
     with worker_app().app_context():
-        deliver(outbox_id)
+        opened = db.connect(reuse_if_open=True)
+        try:
+            yield
+        finally:
+            if opened and not db.is_closed():
+                db.close()
+
+
+def deliver_job(outbox_id: int) -> str:
+    """RQ entry point: deliver one row; raising makes RQ retry it with backoff."""
+    with job_context():
+        return deliver(outbox_id)
+
+
+def sweep_job() -> int:
+    """RQ entry point of the periodic sweeper."""
+    with job_context():
+        return sweep()
+
+
+def _lease() -> dt.timedelta:
+    """How long a claimed row is left alone before another deliverer may take it over."""
+    return dt.timedelta(seconds=current_app.config["OUTBOX_SWEEP_AFTER_SECONDS"])
+
+
+def _claim(row) -> bool:
+    """Mark the row as being sent by us; False when someone else has it or it is done."""
+    started = now()
+    query = Outbox.update(status=SENDING, sent_at=started, attempts=Outbox.attempts + 1)
+    if row.status == PENDING:
+        where = (Outbox.id == row.id) & (Outbox.status == PENDING)
+    elif row.status == SENDING and row.sent_at is not None and row.sent_at <= started - _lease():
+        # the previous deliverer died mid-send (it never reached the end of DATA, or
+        # the fixed Message-ID lets the rare duplicate be recognised)
+        where = (Outbox.id == row.id) & (Outbox.status == SENDING) & (Outbox.sent_at == row.sent_at)
+    else:
+        return False
+    return query.where(where).execute() == 1
 
 
 def deliver(outbox_id: int) -> str:
-    """Render and send one outbox row unless it was already sent; returns its status."""
-    from notifications.mailer import render, send
+    """Render and send one outbox row once; returns the row's status afterwards.
+
+    The row's status is the guard: a sent or failed row is never sent again, and a
+    row another deliverer is sending is left to it. A failing send raises while
+    attempts remain (so RQ retries with backoff), then the row is marked failed and
+    the failure is noted on its ticket.
+    """
+    from notifications.mailer import PermanentMailError, render, send
 
     row = Outbox.get_or_none(Outbox.id == outbox_id)
-    if row is None or row.status == SENT:
-        return "missing" if row is None else SENT
-    subject, text, html = render(row)
-    # claim the attempt first, so a crash mid-send is counted
-    Outbox.update(attempts=Outbox.attempts + 1, subject=subject[:255], body=text).where(
-        Outbox.id == row.id
-    ).execute()
+    if row is None:
+        return "missing"
+    if not _claim(row):
+        return Outbox.get_by_id(row.id).status
+    attempts = row.attempts + 1
     try:
+        subject, text, html = render(row)
+        Outbox.update(subject=subject[:255], body=text).where(Outbox.id == row.id).execute()
         send(row, subject, text, html)
     except Exception as exc:
-        attempts = row.attempts + 1
-        status = FAILED if attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"] else PENDING
-        Outbox.update(status=status, last_error=str(exc)[:2000]).where(
-            Outbox.id == row.id
-        ).execute()
-        log.warning("outbox %s to %s failed (%s): %s", row.id, row.recipient, attempts, exc)
-        if status == PENDING:
-            raise
-        return status
+        permanent = isinstance(exc, PermanentMailError)
+        final = permanent or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        with db.atomic():
+            Outbox.update(status=FAILED if final else PENDING, last_error=error).where(
+                (Outbox.id == row.id) & (Outbox.status == SENDING)
+            ).execute()
+            if final and row.ticket_id:
+                TicketEvent.create(
+                    ticket=row.ticket_id,
+                    kind="mail_failed",
+                    public=False,
+                    data={
+                        "outbox": row.id,
+                        "event": row.event,
+                        "recipient": row.recipient,
+                        "attempts": attempts,
+                        "error": error[:500],
+                    },
+                )
+        log.warning(
+            "outbox %s (%s) to %s failed, attempt %s%s: %s",
+            row.id,
+            row.event,
+            row.recipient,
+            attempts,
+            ", giving up" if final else "",
+            error,
+        )
+        if final:
+            return FAILED
+        raise
     Outbox.update(status=SENT, sent_at=now(), last_error="").where(
-        (Outbox.id == row.id) & (Outbox.status != SENT)
+        (Outbox.id == row.id) & (Outbox.status == SENDING)
     ).execute()
+    log.info("outbox %s (%s) sent to %s", row.id, row.event, row.recipient)
     return SENT
 
 
 def sweep() -> int:
-    """Re-dispatch pending rows older than the sweep delay (Redis was down, a worker died)."""
-    import datetime as dt
-
+    """Re-dispatch rows left behind: pending past the delay, or claimed by a dead deliverer."""
     from notifications.dispatch import dispatch
 
-    delay = dt.timedelta(seconds=current_app.config["OUTBOX_SWEEP_AFTER_SECONDS"])
-    ids = [
-        row.id
-        for row in Outbox.select(Outbox.id)
-        .where((Outbox.status == PENDING) & (Outbox.created_at <= now() - delay))
+    cutoff = now() - _lease()
+    stale = (
+        Outbox.select(Outbox.id, Outbox.status)
+        .where(
+            ((Outbox.status == PENDING) & (Outbox.created_at <= cutoff))
+            | ((Outbox.status == SENDING) & (Outbox.sent_at <= cutoff))
+        )
         .order_by(Outbox.id)
         .limit(1000)
-    ]
-    if ids:
-        dispatch(ids)
-    return len(ids)
+    )
+    rows = list(stale)
+    if rows:
+        dispatch(
+            [r.id for r in rows if r.status == PENDING],
+            taken_over=[r.id for r in rows if r.status == SENDING],
+        )
+    return len(rows)
 
 
-__all__ = ["deliver", "deliver_job", "enqueue_delivery", "sweep", "PENDING"]
+def resend(actor, outbox_ids) -> int:
+    """The AGQ sends failed mail again: rows back to pending, dispatched after commit."""
+    from flask_babel import gettext as _
+
+    from notifications.outbox import unit_of_work
+    from notifications.scope import visible_outbox
+    from ticketing.errors import PermissionDenied
+    from ticketing.models import AGQ
+
+    if actor is None or getattr(actor, "role", None) != AGQ:
+        raise PermissionDenied(_("Solo el AGQ reenvía correos."))
+    ids = [int(i) for i in outbox_ids]
+    with unit_of_work() as pending:
+        rows = [
+            r.id
+            for r in visible_outbox(actor)
+            .select(Outbox.id)
+            .where(Outbox.id.in_(ids) & (Outbox.status == FAILED))
+        ]
+        if rows:
+            Outbox.update(status=PENDING, attempts=0, last_error="", sent_at=None).where(
+                Outbox.id.in_(rows) & (Outbox.status == FAILED)
+            ).execute()
+            pending.extend(rows)
+    return len(rows)
+
+
+__all__ = [
+    "deliver",
+    "deliver_job",
+    "enqueue_delivery",
+    "resend",
+    "sweep",
+    "sweep_job",
+    "PENDING",
+    "SENT",
+]

@@ -6,15 +6,27 @@ import uuid
 from contextlib import contextmanager
 
 import peewee
+from flask import current_app, has_app_context
 
 from ticketing.db import db
-from ticketing.models import PENDING, Outbox
+from ticketing.models import FAILED, PENDING, SENT, Outbox
 
 log = logging.getLogger("mesa.outbox")
 
 _pending: contextvars.ContextVar[list | None] = contextvars.ContextVar(
     "outbox_pending", default=None
 )
+
+
+SENDING = "sending"  # claimed by a deliverer; `sent_at` holds when the attempt started
+STATUSES = (PENDING, SENDING, SENT, FAILED)
+
+
+def message_id_domain() -> str:
+    """The right-hand side of our Message-IDs: the sender's domain."""
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER") if has_app_context() else None
+    domain = str(sender or "").rsplit("@", 1)[-1].strip(" >")
+    return domain if domain and all(c.isalnum() or c in ".-" for c in domain) else "mesa.local"
 
 
 @contextmanager
@@ -55,7 +67,7 @@ def queue_mail(
 
     With a `dedupe_key`, a second row for the same key is not written (reminders).
     """
-    domain = "mesa.local"
+    domain = message_id_domain()
     row = Outbox(
         recipient=user.email,
         recipient_user=user.id,

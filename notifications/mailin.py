@@ -1,0 +1,275 @@
+"""Mail in: one RFC 822 message becomes a ticket or a public comment, or is refused and kept.
+
+Every message is stored in `InboundMail` with its raw bytes before anything else happens,
+so nothing is lost: what became of it is its status (accepted | refused) and reason.
+The rules of who may do what are the services' own (`open_ticket`, `add_comment`).
+"""
+
+import email
+import email.errors
+import email.policy
+import html as html_lib
+import logging
+import re
+from email.utils import getaddresses, parseaddr
+
+from flask import current_app
+
+from ticketing.errors import DomainError
+from ticketing.fields import UploadedFile
+from ticketing.models import FIRST_LEVEL, InboundMail, Outbox, Queue, TicketType, User
+
+log = logging.getLogger("mesa.mailin")
+
+ACCEPTED, REFUSED = "accepted", "refused"
+REFERENCE = re.compile(r"\[\s*MESA-(\d{1,12})\s*\]", re.IGNORECASE)
+_QUOTE_HEADERS = (
+    re.compile(r"^\s*(On|El)\s.{0,300}\s(wrote|escribió)\s*:\s*$", re.IGNORECASE),
+    re.compile(r"^\s*-{2,}\s*(Original Message|Mensaje original)\s*-{2,}\s*$", re.IGNORECASE),
+    re.compile(r"^\s*_{10,}\s*$"),  # Outlook's separator line
+    re.compile(r"^\s*(From|De)\s*:\s.*@", re.IGNORECASE),
+)
+
+
+class Refused(Exception):
+    """Why a message is refused: a short reason kept with it and logged."""
+
+
+def receive(raw: bytes, *, envelope_recipient: str | None = None) -> InboundMail:
+    """Store one raw message, then turn it into a ticket or comment, or refuse it."""
+    limit = current_app.config["MAX_MAIL_IN_KB"] * 1024
+    record = InboundMail.create(raw=raw, status=REFUSED, reason="en proceso")
+    try:
+        if len(raw) > limit:
+            raise Refused(f"demasiado grande ({len(raw) // 1024} KiB > {limit // 1024} KiB)")
+        message = _parse(raw)
+        _describe(record, message, envelope_recipient)
+        ticket_id = _act(message, record, envelope_recipient)
+    except Refused as exc:
+        return _finish(record, REFUSED, str(exc))
+    except DomainError as exc:
+        return _finish(record, REFUSED, exc.message)
+    except Exception as exc:  # still kept, and said so, whatever went wrong
+        log.exception("mail-in %s: unexpected error", record.id)
+        return _finish(record, REFUSED, f"error interno: {type(exc).__name__}")
+    return _finish(record, ACCEPTED, "", ticket_id)
+
+
+def _finish(record, status, reason, ticket_id=None) -> InboundMail:
+    record.status, record.reason, record.ticket = status, reason[:255], ticket_id
+    InboundMail.update(
+        status=status,
+        reason=record.reason,
+        ticket=ticket_id,
+        sender=record.sender,
+        recipient=record.recipient,
+        subject=record.subject,
+        message_id=record.message_id,
+    ).where(InboundMail.id == record.id).execute()
+    line = "mail-in %s %s: from=%s to=%s subject=%r message-id=%s%s"
+    args = (
+        record.id,
+        status,
+        record.sender or "?",
+        record.recipient or "?",
+        record.subject,
+        record.message_id or "?",
+        f" reason={reason}" if reason else f" ticket=MESA-{ticket_id}",
+    )
+    (log.warning if status == REFUSED else log.info)(line, *args)
+    return record
+
+
+def _parse(raw: bytes):
+    if not raw.strip():
+        raise Refused("mensaje vacío")
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        sender = message.get("From")
+    except Exception as exc:
+        raise Refused(f"mensaje mal formado ({type(exc).__name__})") from None
+    fatal = [
+        d for d in message.defects if isinstance(d, email.errors.MissingHeaderBodySeparatorDefect)
+    ]
+    if sender is None or fatal:
+        raise Refused("mensaje mal formado (sin remitente o con encabezados inválidos)")
+    return message
+
+
+def _header(message, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:
+        return ""
+    return " ".join(str(value or "").split())
+
+
+def _describe(record, message, envelope_recipient):
+    record.sender = parseaddr(_header(message, "From"))[1].lower()[:254]
+    record.recipient = (envelope_recipient or _header(message, "To"))[:254]
+    record.subject = _header(message, "Subject")[:255]
+    record.message_id = _header(message, "Message-ID")[:255]
+
+
+def _addresses(message, envelope_recipient) -> list[str]:
+    values = [envelope_recipient or ""]
+    for name in ("Delivered-To", "X-Original-To", "To", "Cc"):
+        try:
+            values.extend(str(v) for v in message.get_all(name) or [])
+        except Exception:
+            continue
+    return [a.lower() for _n, a in getaddresses(values) if a]
+
+
+def _act(message, record, envelope_recipient) -> int:
+    """Comment on the referenced ticket, or open one in the addressed queue."""
+    from ticketing import services
+
+    if _is_automatic(message, record.sender):
+        raise Refused("respuesta automática o rebote (evita bucles de correo)")
+    if not record.sender:
+        raise Refused("mensaje mal formado (remitente ilegible)")
+    sender = User.get_or_none((db_lower(User.email) == record.sender) & (User.active == True))
+    if sender is None:
+        raise Refused(f"remitente desconocido: {record.sender}")
+    body, files = _content(message)
+    ticket_id = _referenced_ticket(message, record.subject)
+    if ticket_id is not None:
+        if not body and not files:
+            raise Refused("respuesta vacía")
+        comment = services.add_comment(
+            sender, ticket_id, body or "(adjuntos)", files=files, source="mail"
+        )
+        return comment.ticket_id
+    addresses = _addresses(message, envelope_recipient)
+    queue = (
+        Queue.select().where(db_lower(Queue.email).in_(addresses)).first() if addresses else None
+    )
+    if queue is None:
+        raise Refused("ninguna cola tiene esa dirección y el asunto no cita un ticket")
+    if queue.level == FIRST_LEVEL and sender.institution_id != queue.institution_id:
+        raise Refused("el remitente no pertenece a la institución de esa mesa de ayuda")
+    ticket_type = _type_for(queue, sender)
+    if ticket_type is None:
+        raise Refused("el rol del remitente no puede abrir tickets en esa cola")
+    fields = {}
+    textarea = next(
+        (f["name"] for f in _fields(ticket_type) if f.get("kind") == "textarea"),
+        None,
+    )
+    if textarea:
+        fields[textarea] = body
+    title = REFERENCE.sub("", record.subject).strip() or "(sin asunto)"
+    ticket = services.open_ticket(sender, ticket_type.slug, title[:255], fields, source="mail")
+    return ticket.id
+
+
+def db_lower(field):
+    """Case-insensitive match on an address column."""
+    from peewee import fn
+
+    return fn.LOWER(field)
+
+
+def _is_automatic(message, sender: str) -> bool:
+    auto = _header(message, "Auto-Submitted").lower()
+    precedence = _header(message, "Precedence").lower()
+    ours = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")[1].lower()
+    return (
+        (auto and auto != "no")
+        or precedence in ("bulk", "junk", "list", "auto_reply")
+        or bool(_header(message, "X-Mesa-Ticket"))  # one of our own notifications
+        or sender.startswith(("mailer-daemon@", "postmaster@"))
+        or (bool(ours) and sender == ours)
+    )
+
+
+def _referenced_ticket(message, subject: str) -> int | None:
+    """The ticket a reply is about: [MESA-n] in the subject, else our Message-ID it answers."""
+    found = REFERENCE.search(subject or "")
+    if found:
+        return int(found.group(1))
+    ids = re.findall(
+        r"<[^<>\s]+>", f"{_header(message, 'In-Reply-To')} {_header(message, 'References')}"
+    )
+    for message_id in reversed(ids):
+        thread = re.fullmatch(r"<ticket-(\d+)@[^>]+>", message_id)
+        if thread:
+            return int(thread.group(1))
+        row = Outbox.get_or_none(Outbox.message_id == message_id)
+        if row is not None and row.ticket_id:
+            return row.ticket_id
+    return None
+
+
+def _fields(ticket_type) -> list[dict]:
+    from ticketing.definitions import current_version
+
+    return current_version(ticket_type).definition["fields"]
+
+
+def _type_for(queue, sender):
+    """The queue's default type if the sender may open it, else the first one they may."""
+    from ticketing.definitions import current_version, may_open
+
+    candidates = []
+    if queue.default_type_slug:
+        candidates.append(TicketType.get_or_none(TicketType.slug == queue.default_type_slug))
+    candidates += list(
+        TicketType.select()
+        .where((TicketType.active == True) & (TicketType.queue_level == queue.level))
+        .order_by(TicketType.order, TicketType.name)
+    )
+    for ticket_type in candidates:
+        if ticket_type is None or not ticket_type.active or ticket_type.queue_level != queue.level:
+            continue
+        if may_open(sender, current_version(ticket_type).definition):
+            return ticket_type
+    return None
+
+
+def _content(message) -> tuple[str, list[UploadedFile]]:
+    """The new text of a message (quoted reply trimmed) and its attachments."""
+    part = message.get_body(preferencelist=("plain", "html"))
+    text = ""
+    if part is not None:
+        try:
+            text = part.get_content()
+        except (LookupError, UnicodeError, AssertionError):
+            payload = part.get_payload(decode=True) or b""
+            text = payload.decode("utf-8", "replace")
+        if part.get_content_type() == "text/html":
+            text = html_to_text(text)
+    files = []
+    for attachment in message.iter_attachments():
+        data = attachment.get_payload(decode=True)
+        if not data:
+            continue
+        filename = attachment.get_filename() or "adjunto"
+        files.append(UploadedFile(filename[:255], attachment.get_content_type(), data))
+    return trim_reply(text), files
+
+
+def html_to_text(source: str) -> str:
+    """Rough text of an HTML body: paragraphs and breaks kept, tags dropped."""
+    source = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", "", source)
+    source = re.sub(r"(?is)<blockquote\b.*?</blockquote>", "\n", source)
+    source = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</tr>", "\n", source)
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", source))
+
+
+def trim_reply(text: str) -> str:
+    """The new part of a reply: cut at the quoted original or a signature, and trailing '>' lines."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    kept = []
+    for i, line in enumerate(lines):
+        if line in ("-- ", "--"):
+            break
+        # "On <date>, <someone> wrote:" is often wrapped over two lines
+        pair = f"{line} {lines[i + 1]}" if i + 1 < len(lines) else line
+        if any(p.match(line) for p in _QUOTE_HEADERS) or _QUOTE_HEADERS[0].match(pair):
+            break
+        kept.append(line)
+    while kept and (kept[-1].lstrip().startswith(">") or not kept[-1].strip()):
+        kept.pop()
+    return "\n".join(kept).strip()

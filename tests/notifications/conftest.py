@@ -1,0 +1,314 @@
+"""Real servers for mail tests: aiosmtpd on a loopback port, Redis, and an app wired to them.
+
+Redis: TEST_REDIS_URL when set (unreachable = the test fails), else
+redis://127.0.0.1:6379/1, else a private redis-server started for the run. Only that
+database is flushed. Fault tests start their own redis-server / SMTP server and stop them.
+"""
+
+import asyncio
+import email
+import email.policy
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from redis import Redis
+
+from tests.conftest import DATABASES, _database_url, _demo_world, _schema_ready
+from ticketing.app import create_app
+from ticketing.db import db
+from ticketing.models import MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "config(**settings): extra app settings for this test")
+    config.addinivalue_line(
+        "markers", "file_db: SQLite in a file, so another process (a worker) can share it"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# ---------------------------------------------------------------- SMTP
+
+
+class Mailbox:
+    """An aiosmtpd handler keeping every message it accepts; it can hold one session."""
+
+    def __init__(self):
+        self.messages: list[dict] = []
+        self.hold_next = False  # block the next RCPT until `release` is set
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.hold_next:
+            self.hold_next = False
+            self.entered.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(
+            {
+                "from": envelope.mail_from,
+                "to": list(envelope.rcpt_tos),
+                "raw": envelope.content,
+                "message": parsed,
+                "subject": str(parsed["Subject"] or ""),
+                "message_id": str(parsed["Message-ID"] or ""),
+                "text": _text_of(parsed),
+            }
+        )
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[dict]:
+        return [m for m in self.messages if address in m["to"]]
+
+
+def _text_of(message) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    return part.get_content() if part is not None else ""
+
+
+class SMTPServer:
+    """A real SMTP server on a fixed loopback port that can go down and come back."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.mailbox = Mailbox()
+        self.controller = None
+
+    def start(self):
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self):
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self):
+        return self.mailbox.messages
+
+
+@pytest.fixture
+def smtp():
+    """A running SMTP server; `smtp.stop()`/`smtp.start()` take it down and up."""
+    server = SMTPServer().start()
+    yield server
+    server.mailbox.release.set()
+    server.stop()
+
+
+# ---------------------------------------------------------------- Redis
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port (for fault tests)."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (apt-get install redis-server)"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = Redis.from_url(self.url, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.05)
+        client.close()
+        return self
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+_private_redis: list[RedisServer] = []
+
+
+def _reachable(url: str) -> bool:
+    client = Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url():
+    """The Redis the job tests use (see the module docstring)."""
+    configured = os.environ.get("TEST_REDIS_URL")
+    if configured:
+        if not _reachable(configured):
+            pytest.fail(f"TEST_REDIS_URL={configured} is set but Redis does not answer")
+        yield configured
+        return
+    if _reachable(DEFAULT_REDIS_URL):
+        yield DEFAULT_REDIS_URL
+        return
+    server = RedisServer().start()
+    _private_redis.append(server)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server_url):
+    """A flushed Redis database (only ours)."""
+    client = Redis.from_url(redis_server_url)
+    client.flushdb()
+    yield redis_server_url
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def redis_server():
+    """A private redis-server that a test may stop and start again."""
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+# ---------------------------------------------------------------- the app
+
+
+@pytest.fixture(params=DATABASES)
+def app(request, tmp_path):
+    """The app on a fresh seeded database, wired to the SMTP server and Redis the test uses."""
+    kind = request.param
+    url = _database_url(kind)
+    if kind == "sqlite" and request.node.get_closest_marker("file_db"):
+        url = f"sqlite:///{tmp_path / 'mesa.sqlite3'}"
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret-key",
+        "WTF_CSRF_ENABLED": False,
+        "PUBLIC_URL": "http://mesa.test",
+        "MAIL_SERVER": None,
+        "REDIS_URL": None,
+        "SEED_DEMO": False,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "MAIL_TIMEOUT": 5,
+    }
+    if "smtp" in request.fixturenames:
+        server = request.getfixturevalue("smtp")
+        config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    if "redis_url" in request.fixturenames:
+        config["REDIS_URL"] = request.getfixturevalue("redis_url")
+    marker = request.node.get_closest_marker("config")
+    if marker:
+        config.update(marker.kwargs)
+    application = create_app(config)
+    db.connect(reuse_if_open=True)
+    if kind == "sqlite":
+        db.create_tables(MODELS)
+    else:
+        if kind not in _schema_ready:
+            db.drop_tables(MODELS, cascade=True, safe=True)
+            db.create_tables(MODELS)
+            _schema_ready.add(kind)
+        tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
+        db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    from ticketing.seeding import seed
+
+    with application.app_context():
+        seed()
+        _demo_world()
+    ctx = application.test_request_context()
+    ctx.push()
+    application.config["DB_KIND"] = kind
+    yield application
+    ctx.pop()
+    if not db.is_closed():
+        db.close()
+
+
+def run_worker(app, url: str | None = None, *, scheduler: bool = False) -> None:
+    """Run every queued delivery job now, in this process, as a burst worker does."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    from notifications.rq import get_queue
+
+    queue = get_queue(url)
+    worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
+    worker.work(burst=True, with_scheduler=scheduler)
+
+
+def worker_environment(app, **extra) -> dict:
+    """The environment of a real `rq worker` process sharing this test's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MESA_")}
+    config = app.config
+    env.update(
+        DATABASE_URL=config["DATABASE_URL"],
+        REDIS_URL=config["REDIS_URL"],
+        MAIL_SERVER=config["MAIL_SERVER"] or "",
+        MAIL_PORT=str(config["MAIL_PORT"]),
+        MAIL_TIMEOUT=str(config["MAIL_TIMEOUT"]),
+        PUBLIC_URL=config["PUBLIC_URL"],
+        SECRET_KEY="test-secret-key",
+        SEED_DEMO="0",
+        INSTANCE_PATH=config.get("INSTANCE_PATH", ""),
+        OUTBOX_SWEEP_AFTER_SECONDS=str(config["OUTBOX_SWEEP_AFTER_SECONDS"]),
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
