@@ -1,0 +1,78 @@
+"""Data and small steps shared by the rollout tests."""
+
+import datetime as dt
+
+from ticketing.fields import UploadedFile
+from ticketing.models import Outbox, Ticket, TicketType, User
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+NEW_AIQ_EMAIL = "maria.paredes@minturismo.gob.ec"
+NEW_AIQ_PASSWORD = "Quipux-Implantacion-2025"
+
+# the oficio's data: an institution and its designated AIQ, as the source lists them
+OFICIO = {
+    "nombre": "Ministerio de Turismo Comunitario",
+    "ruc": "1768000030001",
+    "sigla": "mintur",
+    "telefono": "02 399 9333",
+    "direccion": "Av. Gran Colombia N11-165, Quito",
+    "aiq_nombres": "María Paredes Ortiz",
+    "aiq_cedula": "1710000108",
+    "aiq_cargo": "Directora de Tecnologías de la Información",
+    "aiq_correo": NEW_AIQ_EMAIL,
+    "aiq_telefono": "02 399 9333 ext. 1204",
+    "aiq_celular": "0991234567",
+    "oficio_numero": "MINTUR-DM-2025-0412-O",
+    "oficio_fecha": "2025-03-14",
+}
+
+
+def oficio_fields(**overrides) -> dict:
+    """Raw step-1 fields as a form would send them, with the oficio as a PDF."""
+    fields = dict(OFICIO, oficio_pdf=UploadedFile("oficio-0412.pdf", "application/pdf", PDF))
+    fields.update(overrides)
+    return fields
+
+
+def next_step(ticket: Ticket, slug: str) -> Ticket:
+    """The ticket of type `slug` that `ticket` opened."""
+    return (
+        Ticket.select()
+        .join(TicketType)
+        .where((Ticket.parent == ticket.id) & (TicketType.slug == slug))
+        .get()
+    )
+
+
+def mails_to(email: str, event: str | None = None) -> list[Outbox]:
+    """Outbox rows for one address (optionally one event), oldest first."""
+    query = Outbox.select().where(Outbox.recipient == email)
+    if event:
+        query = query.where(Outbox.event == event)
+    return list(query.order_by(Outbox.id))
+
+
+def age_ticket(ticket_id: int, days: int) -> None:
+    """Move a ticket `days` into the past: what the calendar would do."""
+    ticket = Ticket.get_by_id(ticket_id)
+    delta = dt.timedelta(days=days)
+    Ticket.update(
+        created_at=ticket.created_at - delta,
+        due_at=ticket.due_at - delta if ticket.due_at else None,
+    ).where(Ticket.id == ticket_id).execute()
+
+
+def new_aiq() -> User:
+    return User.get(User.email == NEW_AIQ_EMAIL)
+
+
+def assert_no_password_in_outbox(*passwords: str) -> int:
+    """No outbox row carries a password or a password hash, in its context or its mail."""
+    secrets = [p for p in passwords if p]
+    secrets += [u.password_hash for u in User.select() if u.password_hash]
+    rows = list(Outbox.select())
+    for row in rows:
+        text = f"{row.context} {row.subject} {row.body}"
+        for secret in secrets:
+            assert secret not in text, (row.event, row.recipient)
+    return len(rows)
