@@ -1,11 +1,16 @@
 """Access control shared by every admin view: roles, and queries scoped to the user."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from flask import abort, redirect, request, url_for
 from flask_admin import BaseView
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.contrib.peewee.ajax import QueryAjaxModelLoader
-from flask_admin.form import SecureForm
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 
 class RoleMixin:
@@ -56,7 +61,9 @@ class ScopedModelView(RoleMixin, ModelView):
     ajax) by primary key without `get_query`; each of those paths is overridden here.
     """
 
-    form_base_class = SecureForm
+    # Flask-WTF's form: its hidden csrf_token is the one CSRFProtect checks on every POST
+    # (Flask-Admin's SecureForm would add a second, different token under the same name)
+    form_base_class = FlaskForm
     can_view_details = True
     can_export = False
     action_disallowed_list = ["delete"]
@@ -92,3 +99,61 @@ class ScopedModelView(RoleMixin, ModelView):
         pk = remote._meta.primary_key
         scope = options.pop("scope", None) or (lambda: remote.select().where(pk.is_null()))
         return ScopedAjaxLoader(name, remote, scope, **options)
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A labelled select above a list: `arg` in the query string narrows `scope()`.
+
+    `options()` gives the (value, label) pairs the user may pick; a value that is not
+    among them is ignored, so a filter never widens what `scope()` shows.
+    """
+
+    arg: str
+    label: str
+    options: Callable[[], list[tuple[str, str]]]
+    apply: Callable[[Any, str], Any]
+
+
+class FilterFormMixin:
+    """Plain GET filters rendered as a labelled form (keyboard and screen-reader friendly)."""
+
+    list_template = "mesa/list.html"
+    search_label = _l("Buscar")
+
+    def list_filters(self) -> list[ListFilter]:
+        return []
+
+    def filter_values(self) -> dict[str, str]:
+        """The chosen value of each filter, once checked against its options."""
+        chosen = {}
+        for flt in self.list_filters():
+            value = request.args.get(flt.arg, "")
+            if value and value in {str(v) for v, _label in flt.options()}:
+                chosen[flt.arg] = value
+        return chosen
+
+    def apply_filters(self, query):
+        filters = {f.arg: f for f in self.list_filters()}
+        for arg, value in self.filter_values().items():
+            query = filters[arg].apply(query, value)
+        return query
+
+    def search_placeholder(self):
+        return str(self.search_label)
+
+    def render(self, template, **kwargs):
+        if template == self.list_template:
+            chosen = self.filter_values()
+            kwargs.setdefault(
+                "list_filters",
+                [(f, [(str(v), label) for v, label in f.options()]) for f in self.list_filters()],
+            )
+            kwargs.setdefault("filter_values", chosen)
+        return super().render(template, **kwargs)
+
+    create_label = _l("Crear")
+
+    def row_action_allowed(self, action, row) -> bool:
+        """Whether a row's action (view, edit) is offered for that row."""
+        return True

@@ -1,17 +1,16 @@
 """Ticket screens: queues, Mis tickets, Nuevo ticket and the ticket page."""
 
-from flask import abort, flash, redirect, request, send_file, url_for
+import re
+
+from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_admin import expose
-from flask_admin.contrib.peewee.filters import (
-    BooleanEqualFilter,  # noqa: F401  (kept for custom filters)
-)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from peewee import JOIN
+from peewee import JOIN, Case, fn
 
-from admin.base import RoleView, ScopedModelView
+from admin.base import FilterFormMixin, ListFilter, RoleView, ScopedModelView
 from ticketing import services
 from ticketing.errors import DomainError, ValidationFailed
 from ticketing.fields import (
@@ -27,6 +26,7 @@ from ticketing.models import (
     AIQ,
     FOCAL,
     SECOND_LEVEL,
+    STAGE_LABELS,
     Institution,
     Ticket,
     TicketType,
@@ -40,6 +40,7 @@ from ticketing.visibility import (
     visible_attachments,
     visible_comments,
     visible_events,
+    visible_institutions,
     visible_tickets,
 )
 
@@ -124,15 +125,54 @@ def _person(attr):
     return formatter
 
 
-class TicketListView(ScopedModelView):
+REFERENCE = re.compile(r"(?:mesa-?)?(\d{1,12})", re.IGNORECASE)
+
+
+VIEW_CLAUSES = {
+    "mine": lambda user: Ticket.assignee == user.id,
+    "unassigned": lambda user: Ticket.assignee.is_null(),
+    "overdue": lambda user: Ticket.due_at < now(),
+    "waiting_sge": lambda user: (
+        Ticket.waiting_on.is_null(False) & (Ticket.state_category == "waiting")
+    ),
+}
+
+
+def _in_view(query, view: str, user):
+    """Narrow a ticket query to one of the queue's ready-made views (all but "all" are open)."""
+    if view == "all":
+        return query
+    query = query.where(Ticket.state_category.in_(ACTIVE_CATEGORIES))
+    clause = VIEW_CLAUSES.get(view)
+    return query.where(clause(user)) if clause else query
+
+
+def _state_options():
+    return [
+        ("open", _("Abierto")),
+        ("waiting", _("En espera")),
+        ("done", _("Resuelto")),
+        ("rejected", _("Rechazado")),
+    ]
+
+
+def _type_options():
+    return [
+        (str(t.id), t.name) for t in TicketType.select().order_by(TicketType.order, TicketType.name)
+    ]
+
+
+class TicketListView(FilterFormMixin, ScopedModelView):
     """A queue: the tickets the user may see, with ready-made views and filters."""
 
     roles = (FOCAL, AIQ, AGQ)
     can_create = can_edit = can_delete = False
     can_view_details = False
+    column_display_actions = False
     can_export = True
     export_types = ["csv"]
     list_template = "mesa/ticket_list.html"
+    show_new_ticket = False
     column_list = [
         "id",
         "title",
@@ -154,15 +194,13 @@ class TicketListView(ScopedModelView):
         "assignee": _l("Asignado a"),
         "due_at": _l("Vence"),
         "updated_at": _l("Actualizado"),
-        "state_category": _l("Situación"),
-        "queue_level": _l("Nivel"),
-        "created_at": _l("Creado"),
     }
     column_formatters = {
         "id": _reference_link,
         "title": _title_link,
         "state": _state,
         "due_at": _due,
+        "updated_at": lambda v, c, m, n: m.updated_at.strftime("%Y-%m-%d %H:%M"),
         "type": lambda v, c, m, n: m.type.name,
         "institution": lambda v, c, m, n: m.institution.sigla,
         "requester": _person("requester"),
@@ -179,66 +217,144 @@ class TicketListView(ScopedModelView):
     column_sortable_list = ["id", "title", "due_at", "updated_at", "state"]
     column_default_sort = ("updated_at", True)
     column_searchable_list = ["title"]
-    column_filters = ["state_category", "due_at", "created_at"]
-    column_choices = {
-        "state_category": [
-            ("open", _l("Abierto")),
-            ("waiting", _l("En espera")),
-            ("done", _l("Resuelto")),
-            ("rejected", _l("Rechazado")),
-        ]
-    }
+    search_label = _l("Título o referencia (MESA-…)")
 
-    VIEWS = {
-        "mine": _l("Asignados a mí"),
-        "unassigned": _l("Sin asignar"),
-        "overdue": _l("Vencidos"),
-        "waiting_sge": _l("Esperando a SGE"),
-        "all": _l("Todos"),
-    }
+    def ticket_views(self) -> dict:
+        """The ready-made views this user's queue offers, in tab order."""
+        views = {
+            "": _l("Abiertos"),
+            "mine": _l("Asignados a mí"),
+            "unassigned": _l("Sin asignar"),
+            "overdue": _l("Vencidos"),
+        }
+        if current_user.role != AGQ:
+            views["waiting_sge"] = _l("Esperando a SGE")
+        views["all"] = _l("Todos")
+        return views
+
+    def current_view(self) -> str:
+        view = request.args.get("view", "")
+        return view if view in self.ticket_views() else ""
+
+    def list_filters(self):
+        filters = [
+            ListFilter(
+                "situacion",
+                _l("Situación"),
+                _state_options,
+                lambda q, v: q.where(Ticket.state_category == v),
+            ),
+            ListFilter(
+                "tipo", _l("Tipo"), _type_options, lambda q, v: q.where(Ticket.type == int(v))
+            ),
+        ]
+        if current_user.role == AGQ:
+            filters.append(
+                ListFilter(
+                    "institucion",
+                    _l("Institución"),
+                    lambda: [
+                        (str(i.id), i.sigla)
+                        for i in visible_institutions(current_user).order_by(Institution.sigla)
+                    ],
+                    lambda q, v: q.where(Ticket.institution == int(v)),
+                )
+            )
+        return filters
+
+    def base_query(self):
+        """What the list starts from, before the view and the search."""
+        return visible_tickets(current_user)
 
     def scope(self):
-        query = _with_relations(visible_tickets(current_user))
-        view = request.args.get("view", "")
-        if view == "mine":
-            query = query.where(Ticket.assignee == current_user.id)
-        elif view == "unassigned":
-            query = query.where(
-                Ticket.assignee.is_null() & Ticket.state_category.in_(ACTIVE_CATEGORIES)
-            )
-        elif view == "overdue":
-            query = query.where(
-                Ticket.due_at < now() & Ticket.state_category.in_(ACTIVE_CATEGORIES)
-            )
-        elif view == "waiting_sge":
-            query = query.where(
-                Ticket.waiting_on.is_null(False) & (Ticket.state_category == "waiting")
-            )
-        elif view != "all" and request.endpoint and request.endpoint.endswith("index_view"):
-            query = query.where(Ticket.state_category.in_(ACTIVE_CATEGORIES))
-        return query
+        query = self.apply_filters(_with_relations(self.base_query()))
+        reference = g.get("mesa_reference")
+        if reference is not None:
+            query = query.where(Ticket.id == reference)
+        view = self.current_view()
+        if view == "" and "situacion" in self.filter_values():
+            return query  # a chosen situation replaces the default "open only"
+        return _in_view(query, view, current_user)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        match = REFERENCE.fullmatch((search or "").strip())
+        if match:  # "MESA-12" or "12" finds that ticket
+            g.mesa_reference = int(match.group(1))
+            search = None
+        return super().get_list(
+            page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
+        )
 
     def get_one(self, id):
         return get_visible_ticket(current_user, id)
 
+    def get_empty_list_message(self):
+        return _("No hay tickets en esta vista.")
+
+    def view_counts(self, views) -> dict:
+        """How many tickets each view holds (with the chosen filters), in one query."""
+        query = self.apply_filters(self.base_query())
+        active = Ticket.state_category.in_(ACTIVE_CATEGORIES)
+        columns = []
+        for key in views:
+            if key == "all":
+                clause = Ticket.id.is_null(False)
+            elif key == "":
+                clause = active
+            else:
+                clause = active & VIEW_CLAUSES[key](current_user)
+            columns.append(fn.COALESCE(fn.SUM(Case(None, [(clause, 1)], 0)), 0))
+        row = query.select(*columns).tuples().first() or [0] * len(columns)
+        return dict(zip(views, row, strict=True))
+
+    def list_heading(self) -> str:
+        if current_user.role == AGQ:
+            return _("Cola de SGE (segundo nivel)")
+        return _("Cola de la mesa de ayuda de %(s)s", s=current_user.institution.sigla)
+
     def render(self, template, **kwargs):
-        kwargs.setdefault("ticket_views", self.VIEWS)
-        kwargs.setdefault("current_ticket_view", request.args.get("view", ""))
+        if template == self.list_template:
+            views = self.ticket_views()
+            kwargs.setdefault("ticket_views", views)
+            kwargs.setdefault("current_ticket_view", self.current_view())
+            kwargs.setdefault("view_counts", self.view_counts(views) if len(views) > 1 else {})
+            kwargs.setdefault("list_heading", self.list_heading())
+            kwargs.setdefault("show_new_ticket", self.show_new_ticket)
         return super().render(template, **kwargs)
 
 
 class MyTicketsView(TicketListView):
-    """Mis tickets: what the signed-in person raised."""
+    """Mis tickets: what the signed-in person raised, open or closed."""
 
     roles = ()
     can_export = False
+    show_new_ticket = True
     column_list = ["id", "title", "type", "state", "updated_at"]
-    VIEWS = {"all": _l("Todos")}
 
-    def scope(self):
-        return _with_relations(visible_tickets(current_user)).where(
-            Ticket.requester == current_user.id
-        )
+    def ticket_views(self):
+        return {"all": _l("Todos")}
+
+    def current_view(self):
+        return "all"
+
+    def list_filters(self):
+        return [
+            ListFilter(
+                "situacion",
+                _l("Situación"),
+                _state_options,
+                lambda q, v: q.where(Ticket.state_category == v),
+            )
+        ]
+
+    def base_query(self):
+        return visible_tickets(current_user).where(Ticket.requester == current_user.id)
+
+    def get_empty_list_message(self):
+        return _("Aún no ha registrado tickets.")
+
+    def list_heading(self):
+        return _("Mis tickets")
 
 
 class NewTicketView(RoleView):
@@ -296,6 +412,80 @@ def _upload(storage):
     )
 
 
+def _state_labels(defn: dict) -> dict[str, str]:
+    return {s["key"]: s["label"] for s in defn["states"]}
+
+
+def describe_event(event, defn: dict) -> str:
+    """One line of a ticket's history, in Spanish, as the timeline shows it."""
+    data = event.data or {}
+    states = _state_labels(defn)
+    kind = event.kind
+    if kind == "created":
+        if data.get("source") == "mail":
+            return _("Abrió el ticket por correo")
+        if data.get("on_behalf_of"):
+            return _("Registró el ticket a nombre del solicitante")
+        return _("Abrió el ticket")
+    if kind == "transition":
+        return _(
+            "%(action)s: %(before)s → %(after)s",
+            action=data.get("label", ""),
+            before=states.get(data.get("from"), data.get("from")),
+            after=states.get(data.get("to"), data.get("to")),
+        )
+    if kind == "checklist":
+        if data.get("to"):
+            return _("Marcó cumplido «%(l)s»", l=data.get("label", ""))
+        return _("Desmarcó «%(l)s»", l=data.get("label", ""))
+    if kind == "comment":
+        return _("Agregó una nota interna") if data.get("internal") else _("Comentó")
+    if kind == "assigned":
+        if data.get("to_name"):
+            return _("Asignó el ticket a %(n)s", n=data["to_name"])
+        return _("Quitó la asignación")
+    if kind == "fields_changed":
+        labels = {f["name"]: f["label"] for f in defn["fields"]}
+        labels["title"] = _("Título")
+        names = ", ".join(labels.get(k, k) for k in (data.get("changes") or {}))
+        return _("Cambió: %(fields)s", fields=names)
+    if kind == "linked":
+        return _("Abrió el ticket vinculado %(r)s", r=data.get("reference", ""))
+    if kind == "scheduled":
+        return _(
+            "Fijó la fecha de «%(l)s»: %(d)s",
+            l=data.get("label", ""),
+            d=str(data.get("at", "")).replace("T", " "),
+        )
+    if kind == "moved":
+        if data.get("to_level") == SECOND_LEVEL:
+            return _("Pasó a la cola de SGE (segundo nivel)")
+        return _("Volvió a la mesa de ayuda de la institución")
+    if kind == "deadline":
+        if data.get("to"):
+            return _("Fijó el vencimiento: %(d)s", d=str(data["to"])[:10])
+        return _("Quitó el vencimiento")
+    if kind == "stage":
+        stage = data.get("stage", "")
+        return _("La institución pasó a la etapa «%(s)s»", s=STAGE_LABELS.get(stage, stage))
+    if kind == "institution_created":
+        return _("Creó la institución %(s)s y la cuenta de su AIQ", s=data.get("sigla", ""))
+    if kind == "queue_email":
+        return _("Registró el correo de la mesa de ayuda: %(e)s", e=data.get("email", ""))
+    if kind == "tracking":
+        label = data.get("label", "")
+        if data.get("added"):
+            return _("Plantilla de seguimiento: agregó «%(l)s»", l=label)
+        if data.get("removed"):
+            return _("Plantilla de seguimiento: quitó «%(l)s»", l=label)
+        if data.get("met"):
+            return _("Plantilla de seguimiento: «%(l)s» cumplido", l=label)
+        return _("Plantilla de seguimiento: «%(l)s» sin cumplir", l=label)
+    if kind == "mail_failed":
+        return _("No se pudo enviar un correo a %(r)s", r=data.get("recipient", ""))
+    return kind
+
+
 class TicketPageView(RoleView):
     """One ticket: fields, checklist, transitions, comments, history, attachments."""
 
@@ -320,27 +510,26 @@ class TicketPageView(RoleView):
         fields = [
             (f, display_value(f, ticket.fields.get(f["name"]), people)) for f in defn["fields"]
         ]
+        is_open = ticket.state_category in ACTIVE_CATEGORIES
         checklist = [
             (
                 item,
                 ticket.checklist.get(item["key"]) or {},
-                services._role_allowed(current_user, ticket, item.get("roles") or []),
+                is_open and services._role_allowed(current_user, ticket, item.get("roles") or []),
             )
             for item in defn["checklist"]
         ]
         comments = list(visible_comments(current_user, ticket))
         attachments = list(visible_attachments(current_user, ticket))
-        authors = {
-            u.id: u
-            for u in User.select().where(
-                User.id.in_({c.author_id for c in comments if c.author_id} | {0})
-            )
-        }
         events = list(visible_events(current_user, ticket))
-        actors = {
+        names = {
             u.id: u.full_name
             for u in User.select(User.id, User.full_name).where(
-                User.id.in_({e.actor_id for e in events if e.actor_id} | {0})
+                User.id.in_(
+                    {c.author_id for c in comments if c.author_id}
+                    | {e.actor_id for e in events if e.actor_id}
+                    | {ticket.assignee_id or 0}
+                )
             )
         }
         linked = list(
@@ -349,6 +538,13 @@ class TicketPageView(RoleView):
             )
         )
         is_agent = services._is_agent(current_user, ticket)
+        # a transition another role takes is not this person's to press: leave it out;
+        # one this person may take but a guard blocks stays, disabled, saying why
+        transitions = [
+            tr
+            for tr in services.available_transitions(current_user, ticket)
+            if services._role_allowed(current_user, ticket, tr.get("roles") or [])
+        ]
         return self.render(
             "mesa/ticket.html",
             ticket=ticket,
@@ -356,18 +552,19 @@ class TicketPageView(RoleView):
             fields=fields,
             checklist=checklist,
             comments=comments,
-            authors=authors,
-            events=events,
-            actors=actors,
+            names=names,
+            timeline=[(e, describe_event(e, defn)) for e in events],
             attachments=attachments,
             linked=linked,
-            transitions=services.available_transitions(current_user, ticket),
+            transitions=transitions,
             state_label=state_label(ticket),
+            is_open=is_open,
             is_agent=is_agent,
+            can_edit=is_open and (is_agent or ticket.requester_id == current_user.id),
             can_internal=sees_internal(current_user, ticket),
             assignees=list(services.eligible_assignees(ticket)) if is_agent else [],
             is_sge_queue=ticket.queue_level == SECOND_LEVEL,
-            AGQ=AGQ,
+            badge=STATE_BADGES.get(ticket.state_category, "secondary"),
         )
 
     def _back(self, ticket_id):
@@ -439,7 +636,12 @@ class TicketPageView(RoleView):
         self._ticket(ticket_id)
         return self._run(
             ticket_id,
-            lambda: services.assign(current_user, ticket_id, request.form.get("assignee") or None),
+            lambda: services.assign(
+                current_user,
+                ticket_id,
+                request.form.get("assignee") or None,
+                expected_version=request.form.get("version") or None,
+            ),
             _("Asignación actualizada."),
         )
 

@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from notifications.outbox import queue_mail, unit_of_work
+from ticketing.db import db
 from ticketing.definitions import current_version, may_open
 from ticketing.errors import (
     Conflict,
@@ -42,6 +43,7 @@ from ticketing.models import (
     REJECTED,
     ROLES,
     SECOND_LEVEL,
+    STAGE_LABELS,
     STAGES,
     Attachment,
     Blob,
@@ -53,11 +55,12 @@ from ticketing.models import (
     Ticket,
     TicketEvent,
     TicketType,
+    TicketTypeVersion,
     TrackingItem,
     User,
     now,
 )
-from ticketing.visibility import get_visible_ticket
+from ticketing.visibility import get_visible_ticket, visible_institutions, visible_tickets
 
 SYSTEM = None  # actor of changes made by the system itself (mail, reminders)
 
@@ -270,28 +273,69 @@ def _store_field_files(ticket, values: dict, actor) -> dict:
 # ---------------------------------------------------------------- opening
 
 
-def openable_types(actor):
-    """Ticket types `actor` may open, as (type, definition) pairs, in menu order."""
+def _stage_refusal(effects, institution) -> str | None:
+    """Why a `require_stage` effect refuses `institution`, or None."""
+    for effect in effects or []:
+        if effect.get("kind") == "require_stage" and institution.stage not in effect["stages"]:
+            return _(
+                "La institución está en la etapa «%(s)s»; esto no corresponde a esa etapa.",
+                s=STAGE_LABELS.get(institution.stage, institution.stage),
+            )
+    return None
+
+
+def openable_types(actor, *, for_user=None):
+    """Ticket types `actor` may open (or, an AGQ, register for `for_user`), in menu order."""
+    person = for_user or actor
+    if for_user is not None and actor.role != AGQ:
+        return []
     result = []
     for ticket_type in (
         TicketType.select()
         .where(TicketType.active == True)
         .order_by(TicketType.order, TicketType.name)
     ):
-        if actor.role in (ticket_type.open_roles or []):
-            result.append(ticket_type)
+        if person.role not in (ticket_type.open_roles or []):
+            continue
+        if for_user is not None and ticket_type.queue_level != SECOND_LEVEL:
+            continue  # the AGQ registers only what reached SGE
+        if _stage_refusal(ticket_type.on_open, person.institution) is not None:
+            continue
+        result.append(ticket_type)
     return result
 
 
-def open_ticket(actor, type_slug, title, raw_fields=None, *, source="web", _effect=None):
-    """Open a ticket of a type `actor` may open; it lands in the type's queue."""
+def open_ticket(
+    actor, type_slug, title, raw_fields=None, *, source="web", on_behalf_of=None, _effect=None
+):
+    """Open a ticket of a type `actor` may open; it lands in the type's queue.
+
+    An AGQ may register it `on_behalf_of` a person whose role may open the type (a request
+    that reached SGE by mail or on paper): that person is the requester, the AGQ stays on
+    record as who registered it.
+    """
     raw_fields = dict(raw_fields or {})
     ticket_type = TicketType.get_or_none(TicketType.slug == type_slug)
     if ticket_type is None or not ticket_type.active:
         raise NotFound(_("No existe ese tipo de ticket."))
     version = current_version(ticket_type)
     defn = version.definition
-    if _effect is None and not may_open(actor, defn):
+    if on_behalf_of is not None and _effect is None:
+        if actor is SYSTEM or actor.role != AGQ:
+            raise PermissionDenied(_("Solo el AGQ registra tickets a nombre de otra persona."))
+        person = on_behalf_of
+        if not isinstance(person, User):
+            person = User.get_or_none(User.id == int(person))
+        if person is None or not person.active:
+            raise NotFound(_("Esa persona no existe."))
+        if not may_open(person, defn):
+            raise PermissionDenied(_("Esa persona no puede abrir tickets de este tipo."))
+        if defn["queue_level"] != SECOND_LEVEL:
+            raise PermissionDenied(
+                _("Solo se registra a nombre de otra persona lo que llega a SGE.")
+            )
+        _effect = {"institution_id": person.institution_id, "requester": person}
+    elif _effect is None and not may_open(actor, defn):
         raise PermissionDenied(_("Su rol no puede abrir tickets de este tipo."))
     institution_id = _effect["institution_id"] if _effect else actor.institution_id
     requester = _effect["requester"] if _effect else actor
@@ -307,9 +351,10 @@ def open_ticket(actor, type_slug, title, raw_fields=None, *, source="web", _effe
         people=people_of(institution_id),
         max_mb=current_app.config["MAX_ATTACHMENT_MB"],
     )
-    if source == "mail":
-        # a mail cannot fill every required field: the ticket opens incomplete and the
-        # `fields_complete` guard keeps it from closing until an agent completes it
+    if source in ("mail", "effect"):
+        # a mail, or a step opened by another ticket's effect, cannot fill every required
+        # field: the ticket opens incomplete and the `fields_complete` guard keeps it from
+        # closing until someone completes it
         missing = {f["name"] for f in defn["fields"] if f.get("required")}
         field_errors = {
             k: v
@@ -342,12 +387,10 @@ def open_ticket(actor, type_slug, title, raw_fields=None, *, source="web", _effe
         if any(isinstance(v, UploadedFile) for v in values.values()):
             ticket.fields = _store_field_files(ticket, values, actor)
             ticket.save()
-        _history(
-            ticket,
-            actor,
-            "created",
-            {"type": defn["slug"], "source": source, "state": initial["key"]},
-        )
+        created = {"type": defn["slug"], "source": source, "state": initial["key"]}
+        if on_behalf_of is not None:
+            created["on_behalf_of"] = requester.id
+        _history(ticket, actor, "created", created)
         for effect in defn.get("on_open", []):
             _apply_effect(actor, ticket, effect, comment=None)
         _notify("ticket_opened", ticket, ["requester"], SYSTEM)
@@ -626,8 +669,8 @@ def _guard_failure(actor, ticket, guard, comment) -> str | None:
         if not (comment or "").strip():
             return _("Esta acción requiere un comentario.")
     elif kind == "not_requester":
-        if actor is not SYSTEM and actor.id == ticket.requester_id:
-            return _("Quien solicitó no puede aprobar su propia solicitud.")
+        if actor is not SYSTEM and actor.id in _askers(ticket):
+            return _("Quien solicitó o registró esta solicitud no puede aprobarla.")
     elif kind == "tracking_template_complete":
         unmet = [
             t.label
@@ -652,6 +695,16 @@ def _guard_failure(actor, ticket, guard, comment) -> str | None:
     else:
         return _("Condición desconocida: %(k)s", k=kind)
     return None
+
+
+def _askers(ticket: Ticket) -> set[int]:
+    """Who asked for a ticket: its requester and whoever registered it on their behalf."""
+    opened_by = (
+        TicketEvent.select(TicketEvent.actor)
+        .where((TicketEvent.ticket == ticket.id) & (TicketEvent.kind == "created"))
+        .scalar()
+    )
+    return {ticket.requester_id} | ({opened_by} if opened_by else set())
 
 
 def available_transitions(actor, ticket: Ticket, comment=None) -> list[dict]:
@@ -782,6 +835,10 @@ def _apply_effect(actor, ticket: Ticket, effect: dict, *, comment):
     elif kind == "set_stage":
         set_stage(ticket.institution_id, effect["stage"])
         _history(ticket, actor, "stage", {"stage": effect["stage"]})
+    elif kind == "require_stage":
+        refusal = _stage_refusal([effect], Institution.get_by_id(ticket.institution_id))
+        if refusal:
+            raise Conflict(refusal)
     elif kind == "create_institution":
         _effect_create_institution(actor, ticket, effect)
     elif kind == "set_queue_email":
@@ -835,7 +892,11 @@ def _effect_open_ticket(actor, ticket, effect, comment):
         raise Conflict(_("El tipo de ticket %(t)s no existe.", t=effect["type"]))
     title = effect.get("title") or f"{child_type.name}: {ticket.title}"
     if "{" in title:
-        title = title.replace("{title}", ticket.title).replace("{reference}", ticket.reference)
+        title = (
+            title.replace("{title}", ticket.title)
+            .replace("{reference}", ticket.reference)
+            .replace("{institution}", Institution.get_by_id(ticket.institution_id).sigla)
+        )
     child = open_ticket(
         actor if actor is not SYSTEM else requester,
         effect["type"],
@@ -877,21 +938,25 @@ def _effect_create_institution(actor, ticket, effect):
     def value(key):
         return f.get(mapping.get(key, key)) or ""
 
-    ruc_value, cedula, email = value("ruc"), value("aiq_cedula"), value("aiq_email")
+    ruc_value, cedula, email = value("ruc"), value("aiq_cedula"), value("aiq_email").lower()
     if Institution.select().where(Institution.ruc == ruc_value).exists():
         raise Conflict(_("Ya existe una institución con el RUC %(r)s.", r=ruc_value))
-    if Institution.select().where(Institution.sigla == value("sigla")).exists():
-        raise Conflict(_("Ya existe una institución con la sigla %(s)s.", s=value("sigla")))
+    sigla = value("sigla").strip().upper()
+    if Institution.select().where(Institution.sigla == sigla).exists():
+        raise Conflict(_("Ya existe una institución con la sigla %(s)s.", s=sigla))
     if User.select().where((User.cedula == cedula) | (User.email == email)).exists():
         raise Conflict(_("Ya existe una cuenta con esa cédula o ese correo."))
+    # the request stage began when the request arrived, not when it was accepted
     institution = create_institution(
         name=value("name"),
         ruc=ruc_value,
-        sigla=value("sigla"),
+        sigla=sigla,
         phone=value("phone"),
         address=value("address"),
-        stage=effect.get("stage", "capacitacion"),
+        stage=STAGES[0],
+        since=ticket.created_at,
     )
+    set_stage(institution.id, effect.get("stage", "capacitacion"))
     aiq = User.create(
         full_name=value("aiq_name"),
         cedula=cedula,
@@ -932,11 +997,17 @@ def send_invitation(user: User, ticket=None):
 # ---------------------------------------------------------------- institutions
 
 
-def create_institution(*, name, ruc, sigla, phone="", address="", stage="solicitud") -> Institution:
-    """An institution with its first-level queue and its tracking template from the default."""
+def create_institution(
+    *, name, ruc, sigla, phone="", address="", stage="solicitud", since=None
+) -> Institution:
+    """An institution with its first-level queue and its tracking template from the default.
+
+    `since` is when it reached `stage` (now unless given).
+    """
     ruc = normalize_ruc(ruc)
     if stage not in STAGES:
         raise ValidationFailed(_("Etapa desconocida."))
+    since = since or now()
     with unit_of_work():
         try:
             institution = Institution.create(
@@ -946,10 +1017,11 @@ def create_institution(*, name, ruc, sigla, phone="", address="", stage="solicit
                 phone=phone,
                 address=address,
                 stage=stage,
+                stage_since=since,
             )
         except peewee.IntegrityError:
             raise Conflict(_("Ya existe una institución con ese RUC o esa sigla.")) from None
-        StageChange.create(institution=institution, stage=stage)
+        StageChange.create(institution=institution, stage=stage, reached_at=since)
         Queue.create(
             institution=institution, level=FIRST_LEVEL, name=f"Mesa de ayuda {institution.sigla}"
         )
@@ -971,36 +1043,245 @@ def set_stage(institution_id: int, stage: str) -> None:
     StageChange.create(institution=institution, stage=stage)
 
 
-def set_tracking_item(actor, item_id, met: bool, note: str = ""):
-    """The AGQ marks an item of an institution's plantilla de seguimiento met or unmet."""
-    if actor.role != AGQ:
+def _tracked_item(actor, item_id) -> TrackingItem:
+    if actor is SYSTEM or actor.role != AGQ:
         raise PermissionDenied(_("Solo el AGQ revisa la plantilla de seguimiento."))
-    item = TrackingItem.get_or_none(TrackingItem.id == item_id)
-    if item is None:
+    try:
+        item = TrackingItem.get_or_none(TrackingItem.id == int(item_id))
+    except (TypeError, ValueError):
+        item = None
+    if (
+        item is None
+        or not visible_institutions(actor).where(Institution.id == item.institution_id).exists()
+    ):
         raise NotFound(_("Ese ítem no existe."))
+    return item
+
+
+def _reviewing_tickets(institution_id: int) -> list[Ticket]:
+    """Active tickets of an institution whose workflow checks its plantilla de seguimiento."""
+    rows = (
+        Ticket.select(Ticket, TicketTypeVersion)
+        .join(TicketTypeVersion)
+        .where(
+            (Ticket.institution == institution_id) & (Ticket.state_category.in_(ACTIVE_CATEGORIES))
+        )
+    )
+    return [
+        ticket
+        for ticket in rows
+        if any(
+            (g if isinstance(g, str) else g.get("kind")) == "tracking_template_complete"
+            for tr in ticket.type_version.definition["transitions"]
+            for g in tr.get("guards", [])
+        )
+    ]
+
+
+def _tracking_history(actor, institution_id, data: dict) -> None:
+    """The review, item by item, recorded on the tickets that depend on it."""
+    for ticket in _reviewing_tickets(institution_id):
+        _history(ticket, actor, "tracking", data)
+        Ticket.update(updated_at=now()).where(Ticket.id == ticket.id).execute()
+
+
+def set_tracking_item(actor, item_id, met: bool, note: str | None = None):
+    """The AGQ marks an item of an institution's plantilla de seguimiento met or unmet."""
+    item = _tracked_item(actor, item_id)
     with unit_of_work():
         item.met = bool(met)
         item.met_by = actor.id if met else None
         item.met_at = now() if met else None
         if note is not None:
-            item.note = note
+            item.note = note.strip()
         item.save()
+        _tracking_history(
+            actor,
+            item.institution_id,
+            {"item": item.id, "label": item.label, "met": item.met, "note": item.note},
+        )
     return item
 
 
 def add_tracking_item(actor, institution_id, label: str):
     """The AGQ adds an item to an institution's plantilla de seguimiento."""
-    if actor.role != AGQ:
+    if actor is SYSTEM or actor.role != AGQ:
         raise PermissionDenied(_("Solo el AGQ edita la plantilla de seguimiento."))
     label = (label or "").strip()
     if not label:
         raise ValidationFailed(_("Escriba el ítem."), fields={"label": _("Escriba el ítem.")})
-    last = (
-        TrackingItem.select(peewee.fn.MAX(TrackingItem.order))
-        .where(TrackingItem.institution == institution_id)
-        .scalar()
-    ) or 0
-    return TrackingItem.create(institution=institution_id, label=label[:255], order=last + 1)
+    if not visible_institutions(actor).where(Institution.id == institution_id).exists():
+        raise NotFound(_("La institución no existe."))
+    with unit_of_work():
+        last = (
+            TrackingItem.select(peewee.fn.MAX(TrackingItem.order))
+            .where(TrackingItem.institution == institution_id)
+            .scalar()
+        ) or 0
+        item = TrackingItem.create(institution=institution_id, label=label[:255], order=last + 1)
+        _tracking_history(
+            actor, institution_id, {"item": item.id, "label": item.label, "added": True}
+        )
+    return item
+
+
+def remove_tracking_item(actor, item_id) -> None:
+    """The AGQ removes an item that does not apply to this institution."""
+    item = _tracked_item(actor, item_id)
+    with unit_of_work():
+        item.delete_instance()
+        _tracking_history(
+            actor, item.institution_id, {"item": item.id, "label": item.label, "removed": True}
+        )
+
+
+def add_default_tracking_item(actor, label: str) -> DefaultTrackingItem:
+    """The AGQ adds an item to the default plantilla new institutions start from."""
+    if actor is SYSTEM or actor.role != AGQ:
+        raise PermissionDenied(_("Solo el AGQ edita la plantilla de seguimiento."))
+    label = (label or "").strip()[:255]
+    if not label:
+        raise ValidationFailed(_("Escriba el ítem."), fields={"label": _("Escriba el ítem.")})
+    with unit_of_work():
+        last = DefaultTrackingItem.select(peewee.fn.MAX(DefaultTrackingItem.order)).scalar() or 0
+        try:
+            with db.atomic():
+                return DefaultTrackingItem.create(label=label, order=last + 1)
+        except peewee.IntegrityError:
+            raise ValidationFailed(
+                _("Ese ítem ya está en la plantilla."),
+                fields={"label": _("Ese ítem ya está en la plantilla.")},
+            ) from None
+
+
+def remove_default_tracking_item(actor, item_id) -> None:
+    """The AGQ removes an item from the default plantilla (institutions keep theirs)."""
+    if actor is SYSTEM or actor.role != AGQ:
+        raise PermissionDenied(_("Solo el AGQ edita la plantilla de seguimiento."))
+    with unit_of_work():
+        DefaultTrackingItem.delete().where(DefaultTrackingItem.id == item_id).execute()
+
+
+# ---------------------------------------------------------------- rollout pipeline
+
+
+def rollout_pipeline(actor) -> list[dict]:
+    """Every institution in the rollout: stage, since when, the date each stage was reached,
+    its open steps and how many are overdue; overdue first. Three queries at any size."""
+    if actor is SYSTEM or actor.role != AGQ:
+        raise PermissionDenied(_("Solo el AGQ ve el avance de la implantación."))
+    moment = now()
+    overdue = (
+        visible_tickets(actor)
+        .select(Ticket.institution.alias("institution_id"), peewee.fn.COUNT(Ticket.id).alias("n"))
+        .where((Ticket.due_at < moment) & Ticket.state_category.in_(ACTIVE_CATEGORIES))
+        .group_by(Ticket.institution)
+        .alias("overdue")
+    )
+    n_overdue = peewee.fn.COALESCE(overdue.c.n, 0)
+    rows = list(
+        visible_institutions(actor)
+        .select(Institution, n_overdue.alias("n_overdue"))
+        .join(overdue, peewee.JOIN.LEFT_OUTER, on=(Institution.id == overdue.c.institution_id))
+        .where(Institution.is_sge == False)
+        .order_by(n_overdue.desc(), Institution.stage_since, Institution.sigla)
+        .objects()
+    )
+    ids = [row.id for row in rows] or [0]
+    reached = {}
+    for institution_id, stage, at in (
+        StageChange.select(
+            StageChange.institution, StageChange.stage, peewee.fn.MAX(StageChange.reached_at)
+        )
+        .where(StageChange.institution.in_(ids))
+        .group_by(StageChange.institution, StageChange.stage)
+        .tuples()
+    ):
+        reached.setdefault(institution_id, {})[stage] = _as_datetime(at)
+    steps = {}
+    for ticket in (
+        visible_tickets(actor)
+        .select(
+            Ticket.id,
+            Ticket.institution,
+            Ticket.title,
+            Ticket.state,
+            Ticket.state_category,
+            Ticket.due_at,
+            TicketType.name,
+        )
+        .join(TicketType)
+        .where(
+            Ticket.institution.in_(ids)
+            & (TicketType.category == "onboarding")
+            & Ticket.state_category.in_(ACTIVE_CATEGORIES)
+        )
+        .order_by(Ticket.id)
+    ):
+        steps.setdefault(ticket.institution_id, []).append(ticket)
+    return [
+        {
+            "institution": row,
+            "stage": row.stage,
+            "stage_label": STAGE_LABELS.get(row.stage, row.stage),
+            "since": row.stage_since,
+            "days_in_stage": (moment - row.stage_since).days,
+            "reached": reached.get(row.id, {}),
+            "steps": steps.get(row.id, []),
+            "overdue": row.n_overdue,
+        }
+        for row in rows
+    ]
+
+
+def _as_datetime(value):
+    """An aggregate's datetime (SQLite hands MAX() back as text)."""
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    return value
+
+
+def institution_overview(actor, institution_id) -> dict:
+    """One institution as `actor` may see it: its stages with dates, its rollout tickets
+    and its plantilla de seguimiento."""
+    try:
+        institution = (
+            visible_institutions(actor).where(Institution.id == int(institution_id)).first()
+        )
+    except (TypeError, ValueError):
+        institution = None
+    if institution is None:
+        raise NotFound(_("La institución no existe o no está a su alcance."))
+    reached = {}
+    for change in (
+        StageChange.select()
+        .where(StageChange.institution == institution.id)
+        .order_by(StageChange.reached_at, StageChange.id)
+    ):
+        reached[change.stage] = change.reached_at
+    tickets = list(
+        visible_tickets(actor)
+        .select(Ticket, TicketType)
+        .join(TicketType)
+        .where((Ticket.institution == institution.id) & (TicketType.category == "onboarding"))
+        .order_by(Ticket.id)
+    )
+    moment = now()
+    return {
+        "institution": institution,
+        "stage_label": STAGE_LABELS.get(institution.stage, institution.stage),
+        "days_in_stage": (moment - institution.stage_since).days,
+        "stages": [
+            {"key": key, "label": STAGE_LABELS[key], "at": reached.get(key)} for key in STAGES
+        ],
+        "tickets": tickets,
+        "overdue": sum(1 for t in tickets if t.is_overdue),
+        "tracking": list(
+            TrackingItem.select()
+            .where(TrackingItem.institution == institution.id)
+            .order_by(TrackingItem.order, TrackingItem.id)
+        ),
+    }
 
 
 # ---------------------------------------------------------------- people
