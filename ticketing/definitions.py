@@ -1,7 +1,9 @@
 """Ticket type definitions: rows in the designer, immutable JSON snapshots on tickets."""
 
+import re
+
 from ticketing.db import db
-from ticketing.fields import KINDS
+from ticketing.fields import KINDS, option_errors
 from ticketing.models import (
     AGENT_ROLES,
     ROLES,
@@ -43,6 +45,13 @@ EFFECT_KINDS = {
 }
 
 RECIPIENT_ROLES = ("requester", "assignee", "queue", "aiq", "focal", "agq")
+
+# slugs and keys end up in URLs (/nuevo/<slug>/, .../checklist/<key>) and element ids
+KEY_PATTERN = re.compile(r"[\w-]+")
+
+
+def _bad_key(value) -> bool:
+    return not (isinstance(value, str) and KEY_PATTERN.fullmatch(value))
 
 
 def field_dict(row: FieldDef) -> dict:
@@ -132,6 +141,8 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
 
     if not defn.get("slug"):
         err("slug", "falta el identificador (slug)")
+    elif _bad_key(defn["slug"]):
+        err("slug", "identificador inválido (letras, dígitos, _ y -)")
     if not defn.get("name"):
         err("name", "falta el nombre")
     if defn.get("category", "support") not in TYPE_CATEGORIES:
@@ -155,11 +166,17 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
             err(where, "un campo de opciones necesita opciones")
         if not field.get("label"):
             err(where, "falta la etiqueta")
+        for problem in option_errors(field):
+            err(where, f"opciones: {problem}")
     keys = set()
     for i, item in enumerate(defn.get("checklist", [])):
         where = f"checklist[{i}]"
         if not item.get("key"):
             err(where, "falta la clave")
+        elif _bad_key(item["key"]):
+            err(where, "clave inválida (letras, dígitos, _ y -)")
+        if not item.get("label"):
+            err(where, "falta la etiqueta")
         if item.get("key") in keys:
             err(where, f"ítem repetido {item.get('key')!r}")
         keys.add(item.get("key"))
@@ -173,6 +190,10 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
         where = f"states[{i}]"
         if not state.get("key"):
             err(where, "falta la clave")
+        elif _bad_key(state["key"]):
+            err(where, "clave inválida (letras, dígitos, _ y -)")
+        if not state.get("label"):
+            err(where, "falta la etiqueta")
         if state.get("key") in states:
             err(where, f"estado repetido {state.get('key')!r}")
         states[state.get("key")] = state
@@ -192,6 +213,10 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
         where = f"transitions[{i}]"
         if not tr.get("name"):
             err(where, "falta el nombre")
+        elif _bad_key(tr["name"]):
+            err(where, "nombre inválido (letras, dígitos, _ y -)")
+        if not tr.get("label"):
+            err(where, "falta la etiqueta")
         if tr.get("name") in transitions:
             err(where, f"transición repetida {tr.get('name')!r}")
         transitions.add(tr.get("name"))
