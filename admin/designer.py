@@ -18,6 +18,7 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    HiddenField,
     SelectField,
     StringField,
     TextAreaField,
@@ -26,7 +27,7 @@ from wtforms import (
 from admin.base import RoleView
 from ticketing import design, services
 from ticketing.definitions import GUARD_KINDS, current_version
-from ticketing.errors import DomainError, NotFound
+from ticketing.errors import DomainError, NotFound, StaleVersion
 from ticketing.fields import (
     KINDS,
     MultiCheckboxField,
@@ -170,6 +171,8 @@ class TypeForm(FlaskForm):
     checklist_rows = FieldList(FormField(ChecklistRow))
     state_rows = FieldList(FormField(StateRow))
     transition_rows = FieldList(FormField(TransitionRow))
+    # fingerprint of the saved definition this form was read from (stale-edit check)
+    base = HiddenField()
 
 
 class ProcessForm(FlaskForm):
@@ -365,40 +368,45 @@ class DesignerView(RoleView):
         """Show a draft, or handle its post: add a row, or save through the service."""
         creating = ticket_type is None
         saved = draft if not creating else None
+
+        def show(draft, base, **kwargs):
+            form = build_form(draft, creating=creating)
+            form.base.data = base
+            return self._render_form(form, ticket_type=ticket_type, **kwargs)
+
         if request.method == "GET":
-            return self._render_form(
-                build_form(draft or {}, creating=creating), ticket_type=ticket_type
-            )
+            return show(draft or {}, design.fingerprint(saved) if saved else "")
         posted = TypeForm()
+        base = posted.base.data or ""
         if not posted.validate_on_submit():
             flash(_("La página caducó; revise los datos y vuelva a guardar."), "error")
-            draft = draft_from_form(posted, saved)
-            return self._render_form(build_form(draft, creating=creating), ticket_type=ticket_type)
+            return show(draft_from_form(posted, saved), base)
         draft = draft_from_form(posted, saved)
         op = request.form.get("op", "")
         if op != "save":
             section = op.removeprefix("add:")
-            focus = None
-            if section in SECTIONS:
-                focus = (section, len(draft[section]))
-            form = build_form(draft, creating=creating)
-            return self._render_form(form, ticket_type=ticket_type, focus=focus)
+            focus = (section, len(draft[section])) if section in SECTIONS else None
+            return show(draft, base, focus=focus)
         if not creating:
             draft["slug"] = ticket_type.slug
         try:
-            version = design.save_type(current_user, draft, ticket_type.id if ticket_type else None)
-        except design.DefinitionInvalid as exc:  # the page lists each mistake
-            return self._render_form(
-                build_form(draft, creating=creating),
-                ticket_type=ticket_type,
-                errors=exc.errors,
-                located=exc.located,
+            version = design.save_type(
+                current_user,
+                draft,
+                ticket_type.id if ticket_type else None,
+                based_on=None if creating else base,
             )
+        except design.DefinitionInvalid as exc:  # the page lists each mistake
+            return show(draft, base, errors=exc.errors, located=exc.located)
+        except StaleVersion as exc:
+            # keep what was typed; the next save knowingly replaces the newer version
+            flash(exc.message, "error")
+            return show(draft, design.fingerprint(saved))
         except NotFound:
             abort(404)
         except DomainError as exc:
             flash(exc.message, "error")
-            return self._render_form(build_form(draft, creating=creating), ticket_type=ticket_type)
+            return show(draft, base)
         flash(
             _(
                 "Tipo «%(name)s» guardado (versión %(n)s).",

@@ -6,18 +6,19 @@ choices as "valor|etiqueta" lines, numbers as digits). `save_type` turns it into
 definition, validates it whole and writes it in one transaction, or writes nothing.
 """
 
+import hashlib
 import json
 import re
 import unicodedata
 
 import yaml
 from flask_babel import gettext as _
-from peewee import IntegrityError, fn
+from peewee import IntegrityError, SqliteDatabase, fn
 
 from ticketing import process_io
 from ticketing.db import db
 from ticketing.definitions import current_version, definition_of, validate_definition
-from ticketing.errors import NotFound, PermissionDenied, ValidationFailed
+from ticketing.errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
 from ticketing.models import AGQ, Ticket, TicketType, TicketTypeVersion
 
 SECTIONS = {
@@ -266,11 +267,21 @@ def _split(error: str) -> tuple[str, str]:
     return (where, message) if message else ("", rest)
 
 
-def save_type(actor, draft: dict, type_id: int | None = None) -> TicketTypeVersion:
+def fingerprint(definition: dict) -> str:
+    """A short digest of a definition: the designer form carries the one it was read from."""
+    text = json.dumps(definition, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def save_type(
+    actor, draft: dict, type_id: int | None = None, *, based_on: str | None = None
+) -> TicketTypeVersion:
     """Create (no `type_id`) or edit a whole type and publish it; its current version.
 
     Editing a type that tickets use makes a new version; the tickets keep theirs. A draft
-    with any mistake raises DefinitionInvalid with every mistake and writes nothing.
+    with any mistake raises DefinitionInvalid with every mistake and writes nothing. With
+    `based_on` (the fingerprint of the definition the editor started from), an edit made
+    over someone else's newer save raises StaleVersion instead of silently replacing it.
     """
     _require_agq(actor)
     existing = None
@@ -289,6 +300,18 @@ def save_type(actor, draft: dict, type_id: int | None = None) -> TicketTypeVersi
         raise DefinitionInvalid(problems, defn)
     try:
         with db.atomic():
+            if existing is not None and based_on is not None:
+                locked = TicketType.select().where(TicketType.id == existing.id)
+                if not isinstance(db.obj, SqliteDatabase):  # SQLite serializes writers
+                    locked = locked.for_update()
+                if fingerprint(definition_of(locked.get())) != based_on:
+                    raise StaleVersion(
+                        _(
+                            "Otra persona guardó cambios en este tipo mientras usted lo "
+                            "editaba. Sus datos siguen en el formulario: revise la versión "
+                            "actual y guarde de nuevo para reemplazarla."
+                        )
+                    )
             ticket_type = process_io._import_type(defn)
             return current_version(ticket_type)
     except IntegrityError:  # another AGQ created the same slug a moment ago

@@ -388,3 +388,27 @@ def test_adding_a_row_shows_the_form_again_and_writes_nothing(app, client, auth)
         "descripcion",
         "adjunto",
     ]
+
+
+def test_an_edit_over_someone_elses_newer_save_is_refused_and_kept(app, client, auth):
+    """Two AGQs edit the same type: the second save is told, keeps its typing, then decides."""
+    auth.login("agq")
+    support = TicketType.get(TicketType.slug == "soporte")
+    url = f"/disenador/{support.id}/"
+    mine = page_form(client.get(url))
+    theirs = page_form(client.get(url))
+    theirs.set("description", "Cambio de la otra persona")
+    assert post(client, url, theirs).status_code == 302
+    written = _design_written()
+
+    mine.set("description", "Mi cambio")
+    refused = post(client, url, mine)
+
+    assert refused.status_code == 200
+    assert "Otra persona guardó cambios en este tipo" in text_of(refused)
+    assert _design_written() == written
+    again = page_form(refused)
+    assert again.values["description"] == ["Mi cambio"]
+    # saving again, knowingly, replaces the other person's version
+    assert post(client, url, again).status_code == 302
+    assert definition_of(TicketType.get_by_id(support.id))["description"] == "Mi cambio"
