@@ -8,6 +8,7 @@ with Flask-WTF's CSRF token on every post. Saving goes through `ticketing.design
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -444,7 +445,7 @@ class DesignerView(RoleView):
         version = current_version(ticket_type)
         defn = version.definition
         people = services.people_of(current_user.institution_id)
-        form_class = build_form_class(version.id, defn["fields"], current_user.locale)
+        form_class = build_form_class(version.id, defn["fields"], str(get_locale()))
         form = make_form(form_class, people=people)
         checked = False
         if request.method == "POST" and form.validate_on_submit():

@@ -4,6 +4,7 @@ import re
 
 from flask import abort, flash, g, redirect, request, send_file, url_for
 from flask_admin import expose
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -83,9 +84,10 @@ def _with_relations(query):
 
 
 def state_label(ticket) -> str:
+    english = str(get_locale()) == "en"
     for state in ticket.type_version.definition["states"]:
         if state["key"] == ticket.state:
-            return state["label"]
+            return (state.get("label_en") if english else None) or state["label"]
     return ticket.state
 
 
@@ -650,7 +652,7 @@ class TicketPageView(RoleView):
         ticket = self._ticket(ticket_id)
         version = ticket.type_version
         defn = version.definition
-        form_class = build_form_class(version.id, defn["fields"], current_user.locale)
+        form_class = build_form_class(version.id, defn["fields"], str(get_locale()))
         people = services.people_of(ticket.institution_id)
         data = {
             f"f_{f['name']}": ticket.fields.get(f["name"])

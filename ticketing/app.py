@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, g, request, session
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
@@ -107,7 +108,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Inicie sesión para continuar."
+    login_manager.login_message = _l("Inicie sesión para continuar.")
+    login_manager.localize_callback = str  # flash a plain string, in the reader's language
     login_manager.session_protection = "strong"
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)

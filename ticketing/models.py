@@ -3,6 +3,7 @@
 import datetime as dt
 
 import peewee as pw
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -12,10 +13,10 @@ from ticketing.db import JSONField, db
 INTERNO, FOCAL, AIQ, AGQ = "interno", "focal", "aiq", "agq"
 ROLES = (INTERNO, FOCAL, AIQ, AGQ)
 ROLE_LABELS = {
-    INTERNO: "Usuario interno",
-    FOCAL: "Usuario focal",
-    AIQ: "Administrador Institucional Quipux (AIQ)",
-    AGQ: "Administrador Gubernamental Quipux (AGQ)",
+    INTERNO: _l("Usuario interno"),
+    FOCAL: _l("Usuario focal"),
+    AIQ: _l("Administrador Institucional Quipux (AIQ)"),
+    AGQ: _l("Administrador Gubernamental Quipux (AGQ)"),
 }
 AGENT_ROLES = (FOCAL, AIQ, AGQ)
 
@@ -36,11 +37,11 @@ STAGES = (
     "produccion",
 )
 STAGE_LABELS = {
-    "solicitud": "Solicitud",
-    "capacitacion": "Capacitación",
-    "ambiente_capacitacion": "Ambiente de capacitación",
-    "paso_produccion": "Paso a producción",
-    "produccion": "Producción",
+    "solicitud": _l("Solicitud"),
+    "capacitacion": _l("Capacitación"),
+    "ambiente_capacitacion": _l("Ambiente de capacitación"),
+    "paso_produccion": _l("Paso a producción"),
+    "produccion": _l("Producción"),
 }
 
 # Ticket type categories.
