@@ -1,4 +1,5 @@
-"""The outbox (sent, pending and failed mail, with re-send) and the mail template editor: AGQ only."""
+"""The outbox (sent, pending and failed mail, with re-send), inbound mail kept for inspection,
+and the mail template editor: AGQ only."""
 
 from flask import flash, request, url_for
 from flask_admin import expose
@@ -12,8 +13,9 @@ from wtforms import SelectField, TextAreaField, validators
 from admin.base import ScopedModelView
 from notifications import templates as mail_templates
 from notifications.jobs import resend
-from notifications.outbox import SENDING
-from notifications.scope import visible_outbox
+from notifications.mailin import ACCEPTED, REFUSED
+from notifications.outbox import KEPT, SENDING
+from notifications.scope import visible_inbound, visible_outbox
 from ticketing.errors import DomainError, ValidationFailed
 from ticketing.fields import choice_list
 from ticketing.models import (
@@ -21,6 +23,7 @@ from ticketing.models import (
     FAILED,
     PENDING,
     SENT,
+    InboundMail,
     NotificationTemplate,
     Outbox,
     TicketType,
@@ -30,9 +33,16 @@ STATUS_LABELS = {
     PENDING: _l("Pendiente"),
     SENDING: _l("Enviando"),
     SENT: _l("Enviado"),
+    KEPT: _l("Registrado sin enviar (no hay servidor de correo)"),
     FAILED: _l("Fallido"),
 }
-STATUS_BADGES = {PENDING: "warning", SENDING: "info", SENT: "success", FAILED: "danger"}
+STATUS_BADGES = {
+    PENDING: "warning",
+    SENDING: "info",
+    SENT: "success",
+    KEPT: "secondary",
+    FAILED: "danger",
+}
 HIDDEN_BODY_EVENTS = {"invitation"}  # carries a personal link to set a password
 
 
@@ -130,8 +140,79 @@ class OutboxView(ScopedModelView):
             flash(_("Solo se reenvían correos fallidos."), "warning")
 
 
+INBOUND_LABELS = {ACCEPTED: _l("Aceptado"), REFUSED: _l("Rechazado")}
+RAW_SHOWN = 200 * 1024  # characters of a stored message shown on its page
+
+
+def _inbound_status(view, context, model, name):
+    badge = "success" if model.status == ACCEPTED else "danger"
+    return Markup('<span class="badge badge-{}">{}</span>').format(
+        badge, INBOUND_LABELS.get(model.status, model.status)
+    )
+
+
+def _raw(view, context, model, name):
+    text = bytes(model.raw or b"").decode("utf-8", "replace")
+    cut = ""
+    if len(text) > RAW_SHOWN:
+        cut = _("\n[… %(n)s caracteres más]", n=len(text) - RAW_SHOWN)
+    return Markup('<pre class="mb-0" style="white-space: pre-wrap">{}{}</pre>').format(
+        text[:RAW_SHOWN], cut
+    )
+
+
+class InboundMailView(ScopedModelView):
+    """Every message fed to `mail-in`, kept whatever became of it: why it was refused, or its ticket."""
+
+    list_template = "mesa/model_list.html"  # labelled search, named row checkboxes
+
+    roles = (AGQ,)
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    action_disallowed_list = ["delete"]
+    column_list = ["received_at", "sender", "recipient", "subject", "status", "reason", "ticket"]
+    column_details_list = [
+        "received_at",
+        "sender",
+        "recipient",
+        "subject",
+        "message_id",
+        "status",
+        "reason",
+        "ticket",
+        "raw",
+    ]
+    column_labels = {
+        "received_at": _l("Recibido"),
+        "sender": _l("Remitente"),
+        "recipient": _l("Destinatario"),
+        "subject": _l("Asunto"),
+        "message_id": _l("Message-ID"),
+        "status": _l("Estado"),
+        "reason": _l("Motivo"),
+        "ticket": _l("Ticket"),
+        "raw": _l("Mensaje tal como llegó"),
+    }
+    column_formatters = {"status": _inbound_status, "ticket": _ticket}
+    column_formatters_detail = {"status": _inbound_status, "ticket": _ticket, "raw": _raw}
+    column_sortable_list = ["received_at", "sender", "status"]
+    column_default_sort = ("received_at", True)
+    column_searchable_list = ["sender", "subject", "reason"]
+    column_filters = ["status"]
+
+    def scope(self):
+        return visible_inbound(current_user)
+
+    def get_query(self):
+        # the list never loads the stored messages themselves (up to MAX_MAIL_IN_KB each)
+        listed = [f for f in InboundMail._meta.sorted_fields if f.name != "raw"]
+        return visible_inbound(current_user, *listed)
+
+
 class MailTemplateView(ScopedModelView):
     """Mail templates per event, ticket type and language, with a preview; AGQ only."""
+
+    list_template = "mesa/model_list.html"  # labelled search, named row checkboxes
 
     roles = (AGQ,)
     can_delete = True
@@ -251,13 +332,22 @@ class MailTemplateView(ScopedModelView):
 
 
 def register(admin) -> None:
-    """Mount the outbox and the mail template editor."""
+    """Mount the outbox, the inbound mail and the mail template editor."""
     admin.add_view(
         OutboxView(
             Outbox,
             name=_l("Correo saliente"),
             endpoint="outbox",
             url="/correo-saliente",
+            category=_l("Correo"),
+        )
+    )
+    admin.add_view(
+        InboundMailView(
+            InboundMail,
+            name=_l("Correo entrante"),
+            endpoint="inbound_mail",
+            url="/correo-entrante",
             category=_l("Correo"),
         )
     )

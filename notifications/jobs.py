@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 from flask import current_app, has_app_context
 
-from notifications.outbox import SENDING
+from notifications.outbox import KEPT, SENDING
 from ticketing.db import db
 from ticketing.models import FAILED, PENDING, SENT, Outbox, TicketEvent, now
 
@@ -116,10 +116,10 @@ def _claim(row) -> bool:
 def deliver(outbox_id: int) -> str:
     """Render and send one outbox row once; returns the row's status afterwards.
 
-    The row's status is the guard: a sent or failed row is never sent again, and a
-    row another deliverer is sending is left to it. A failing send raises while
-    attempts remain (so RQ retries with backoff), then the row is marked failed and
-    the failure is noted on its ticket.
+    The row's status is the guard, claimed by one conditional UPDATE: a sent, kept or
+    failed row is never sent again, and a row another deliverer is sending is left to it.
+    A failing send raises while attempts remain (so RQ retries with backoff), then the row
+    is marked failed and the failure is noted on its ticket.
     """
     from notifications.mailer import PermanentMailError, render, send
 
@@ -132,7 +132,7 @@ def deliver(outbox_id: int) -> str:
     try:
         subject, text, html = render(row)
         Outbox.update(subject=subject[:255], body=text).where(Outbox.id == row.id).execute()
-        send(row, subject, text, html)
+        sent = send(row, subject, text, html)
     except Exception as exc:
         permanent = isinstance(exc, PermanentMailError)
         final = permanent or attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
@@ -166,11 +166,12 @@ def deliver(outbox_id: int) -> str:
         if final:
             return FAILED
         raise
-    Outbox.update(status=SENT, sent_at=now(), last_error="").where(
+    status = SENT if sent else KEPT
+    Outbox.update(status=status, sent_at=now(), last_error="").where(
         (Outbox.id == row.id) & (Outbox.status == SENDING)
     ).execute()
-    log.info("outbox %s (%s) sent to %s", row.id, row.event, row.recipient)
-    return SENT
+    log.info("outbox %s (%s) %s to %s", row.id, row.event, status, row.recipient)
+    return status
 
 
 def sweep() -> int:
@@ -230,6 +231,7 @@ __all__ = [
     "resend",
     "sweep",
     "sweep_job",
+    "KEPT",
     "PENDING",
     "SENT",
 ]

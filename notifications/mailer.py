@@ -159,10 +159,18 @@ def build_message(row, subject: str, text: str, html: str) -> Message:
     return message
 
 
-def send(row, subject: str, text: str, html: str) -> None:
-    """Send through the configured SMTP server, or log it when none is configured."""
+def send(row, subject: str, text: str, html: str) -> bool:
+    """Send through the configured SMTP server; False when none is (the mail is only logged)."""
     message = build_message(row, subject, text, html)
     if not current_app.config.get("MAIL_SERVER"):
-        log.info("mail kept (no MAIL_SERVER) to=%s subject=%s\n%s", row.recipient, subject, text)
-        return
+        log.info(
+            "mail kept, not sent (no MAIL_SERVER): outbox=%s to=%s message-id=%s subject=%s\n%s",
+            row.id,
+            row.recipient,
+            row.message_id,
+            message.subject,
+            text,
+        )
+        return False
     mail.send(message)
+    return True

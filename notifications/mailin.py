@@ -11,13 +11,14 @@ import email.policy
 import html as html_lib
 import logging
 import re
+import unicodedata
 from email.utils import getaddresses, parseaddr
 
 from flask import current_app
 
 from ticketing.errors import DomainError
 from ticketing.fields import UploadedFile
-from ticketing.models import FIRST_LEVEL, InboundMail, Outbox, Queue, TicketType, User
+from ticketing.models import FIRST_LEVEL, InboundMail, Outbox, Queue, User
 
 log = logging.getLogger("mesa.mailin")
 
@@ -149,9 +150,11 @@ def _act(message, record, envelope_recipient) -> int:
         raise Refused("ninguna cola tiene esa dirección y el asunto no cita un ticket")
     if queue.level == FIRST_LEVEL and sender.institution_id != queue.institution_id:
         raise Refused("el remitente no pertenece a la institución de esa mesa de ayuda")
-    ticket_type = _type_for(queue, sender)
+    ticket_type = _type_for(queue, sender, record.subject)
     if ticket_type is None:
-        raise Refused("el rol del remitente no puede abrir tickets en esa cola")
+        raise Refused(
+            "el rol del remitente (o la etapa de su institución) no permite abrir tickets en esa cola"
+        )
     fields = {}
     textarea = next(
         (f["name"] for f in _fields(ticket_type) if f.get("kind") == "textarea"),
@@ -208,24 +211,34 @@ def _fields(ticket_type) -> list[dict]:
     return current_version(ticket_type).definition["fields"]
 
 
-def _type_for(queue, sender):
-    """The queue's default type if the sender may open it, else the first one they may."""
-    from ticketing.definitions import current_version, may_open
+def _folded(text: str) -> str:
+    """Lower case, no accents, single spaces: for matching a type's name in a subject."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", plain.casefold()).split())
 
-    candidates = []
-    if queue.default_type_slug:
-        candidates.append(TicketType.get_or_none(TicketType.slug == queue.default_type_slug))
-    candidates += list(
-        TicketType.select()
-        .where((TicketType.active == True) & (TicketType.queue_level == queue.level))
-        .order_by(TicketType.order, TicketType.name)
+
+def _names_in(subject: str, ticket_type) -> bool:
+    folded = f" {_folded(subject)} "
+    names = (ticket_type.name, getattr(ticket_type, "name_en", "") or "")
+    return any(_folded(n) and f" {_folded(n)} " in folded for n in names)
+
+
+def _type_for(queue, sender, subject: str = ""):
+    """The type a new mail opens: one the subject names, else the queue's default, else the first.
+
+    Only types the sender may open now (role, and the institution's stage) at the queue's
+    level count, so "Paso a producción" in an AIQ's subject to SGE opens that request, while
+    the same words after production fall back to the queue's default type.
+    """
+    from ticketing.services import openable_types
+
+    allowed = [t for t in openable_types(sender) if t.queue_level == queue.level]
+    named = sorted(
+        (t for t in allowed if _names_in(subject, t)), key=lambda t: -len(_folded(t.name))
     )
-    for ticket_type in candidates:
-        if ticket_type is None or not ticket_type.active or ticket_type.queue_level != queue.level:
-            continue
-        if may_open(sender, current_version(ticket_type).definition):
-            return ticket_type
-    return None
+    default = [t for t in allowed if t.slug == queue.default_type_slug]
+    return next(iter(named + default + allowed), None)
 
 
 def _content(message) -> tuple[str, list[UploadedFile]]:

@@ -19,7 +19,8 @@ _pending: contextvars.ContextVar[list | None] = contextvars.ContextVar(
 
 
 SENDING = "sending"  # claimed by a deliverer; `sent_at` holds when the attempt started
-STATUSES = (PENDING, SENDING, SENT, FAILED)
+KEPT = "kept"  # rendered and logged, not sent: no MAIL_SERVER (the embedded default)
+STATUSES = (PENDING, SENDING, SENT, KEPT, FAILED)
 
 
 def message_id_domain() -> str:
@@ -27,6 +28,18 @@ def message_id_domain() -> str:
     sender = current_app.config.get("MAIL_DEFAULT_SENDER") if has_app_context() else None
     domain = str(sender or "").rsplit("@", 1)[-1].strip(" >")
     return domain if domain and all(c.isalnum() or c in ".-" for c in domain) else "mesa.local"
+
+
+def _transaction():
+    """A transaction for a change: on SQLite it takes the write lock at BEGIN.
+
+    A deferred SQLite transaction that reads, then writes while another connection has
+    written since, fails at once with "database is locked" instead of waiting its turn
+    (two cron runs, or two threads of the embedded server); BEGIN IMMEDIATE waits.
+    """
+    if isinstance(db.obj, peewee.SqliteDatabase):
+        return db.atomic(lock_type="IMMEDIATE")
+    return db.atomic()
 
 
 @contextmanager
@@ -38,13 +51,18 @@ def unit_of_work():
     """
     outer = _pending.get()
     if outer is not None:
-        with db.atomic():
-            yield outer
+        mark = len(outer)
+        try:
+            with db.atomic():  # a savepoint: rolled back alone, its rows must not be sent
+                yield outer
+        except BaseException:
+            del outer[mark:]
+            raise
         return
     ids: list[int] = []
     token = _pending.set(ids)
     try:
-        with db.atomic():
+        with _transaction():
             yield ids
     finally:
         _pending.reset(token)

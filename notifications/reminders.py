@@ -39,7 +39,8 @@ def send_reminders(moment: dt.datetime | None = None) -> int:
 
     moment = moment or now()
     queued = 0
-    for ticket in due_tickets(moment):
+    # read first: an open cursor would keep SQLite's read snapshot across the writes below
+    for ticket in list(due_tickets(moment)):
         kind = PASSED if ticket.due_at <= moment else NEAR
         due = ticket.due_at.strftime("%Y%m%dT%H%M%S")
         with unit_of_work():

@@ -1,8 +1,9 @@
 """Real servers for mail tests: aiosmtpd on a loopback port, Redis, and an app wired to them.
 
-Redis: TEST_REDIS_URL when set (unreachable = the test fails), else
-redis://127.0.0.1:6379/1, else a private redis-server started for the run. Only that
-database is flushed. Fault tests start their own redis-server / SMTP server and stop them.
+Redis: TEST_REDIS_URL when set (unreachable = the test fails), else a private
+redis-server on a free loopback port started for the run: a Redis someone else uses is
+never flushed by default. Only that database is flushed. Fault tests start their own
+redis-server / SMTP server and stop them, never the shared ones.
 """
 
 import asyncio
@@ -26,7 +27,6 @@ from ticketing.db import db
 from ticketing.models import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 
 
 def pytest_configure(config):
@@ -51,18 +51,28 @@ class Mailbox:
     def __init__(self):
         self.messages: list[dict] = []
         self.hold_next = False  # block the next RCPT until `release` is set
+        self.hold_quit = False  # block the next QUIT (the mail is already accepted)
         self.entered = threading.Event()
         self.release = threading.Event()
+
+    async def _hold(self):
+        self.entered.set()
+        while not self.release.is_set():
+            await asyncio.sleep(0.05)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.hold_next:
             self.hold_next = False
-            self.entered.set()
-            while not self.release.is_set():
-                await asyncio.sleep(0.05)
+            await self._hold()
             return "451 4.3.0 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        if self.hold_quit:
+            self.hold_quit = False
+            await self._hold()
+        return "221 Bye"
 
     async def handle_DATA(self, server, session, envelope):
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -198,9 +208,6 @@ def redis_server_url():
         if not _reachable(configured):
             pytest.fail(f"TEST_REDIS_URL={configured} is set but Redis does not answer")
         yield configured
-        return
-    if _reachable(DEFAULT_REDIS_URL):
-        yield DEFAULT_REDIS_URL
         return
     server = RedisServer().start()
     _private_redis.append(server)

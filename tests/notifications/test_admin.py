@@ -179,3 +179,23 @@ def test_preview_of_a_saved_template(app, client, auth):
     auth.login("agq")
     page = text_of(client.get(f"/plantillas-correo/preview/?id={template.id}"))
     assert "Bandeja de entrada (4 horas)" in page
+
+
+@pytest.mark.config(OUTBOX_MAX_ATTEMPTS=1)
+def test_a_failed_mail_is_noted_on_the_ticket_for_its_agents_only(app, client, auth, smtp):
+    smtp.stop()
+    ticket = make_ticket(user("interno"))
+    auth.login("focal")
+    page = text_of(client.get(f"/ticket/{ticket.id}/"))
+    assert "No se pudo enviar un correo a interno@insta.ec" in page
+    auth.login("interno")
+    page = text_of(client.get(f"/ticket/{ticket.id}/"))
+    assert ticket.title in page and "No se pudo enviar un correo" not in page
+
+
+def test_without_a_mail_server_the_outbox_says_mail_is_kept_not_sent(app, client, auth):
+    ticket = _escalation()
+    auth.login("agq")
+    page = text_of(client.get("/correo-saliente/"))
+    assert "No hay servidor de correo configurado" in page
+    assert "Registrado sin enviar" in page and ticket.reference in page

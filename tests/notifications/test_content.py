@@ -1,6 +1,8 @@
 """What mail says and to whom: templates in both languages, reminders, privacy, no injection."""
 
 import datetime as dt
+import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from notifications.reminders import send_reminders
 from notifications.templates import EVENTS, SAMPLE_CONTEXT, preview
 from tests.conftest import make_ticket, user
 from ticketing import services
+from ticketing.db import db
 from ticketing.models import FAILED, NotificationTemplate, Outbox, Ticket, User, now
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "notifications.yaml"
@@ -225,3 +228,87 @@ def test_each_mail_carries_its_rows_message_id_and_ticket_thread(app, smtp):
         assert parsed["X-Mesa-Ticket"] == ticket.reference
         assert parsed["In-Reply-To"].startswith(f"<ticket-{ticket.id}@")
         assert parsed["Auto-Submitted"] == "auto-generated"
+
+
+def test_each_person_gets_one_mail_per_event_whatever_roles_they_hold(app, smtp):
+    ticket = make_ticket(user("interno"))
+    services.assign(user("aiq"), ticket.id, user("focal").id)  # focal: assignee and queue
+    services.add_comment(user("interno"), ticket.id, "¿Alguna novedad?")
+    rows = list(Outbox.select().where(Outbox.event == "comment_public"))
+    assert sorted(r.recipient for r in rows) == ["aiq@insta.ec", "focal@insta.ec"]
+    told = [m for m in smtp.messages if "¿Alguna novedad?" in m["text"]]
+    assert sorted(a for m in told for a in m["to"]) == ["aiq@insta.ec", "focal@insta.ec"]
+
+
+def test_html_part_escapes_what_people_typed(app, smtp):
+    make_ticket(user("interno"), title='<img src=x onerror="alert(1)"> & más')
+    htmls = [m["message"].get_body(preferencelist=("html",)).get_content() for m in smtp.messages]
+    assert htmls and all("<img" not in html for html in htmls)
+    assert any("&lt;img src=x" in html for html in htmls)
+
+
+def test_step_4_fifteen_days_remind_the_aiq_and_sge_before_and_at_breach(app, smtp):
+    from ticketing.models import Institution
+
+    insta = Institution.get(Institution.sigla == "INSTA")
+    ticket = services.open_ticket(
+        user("agq"),
+        "parametrizacion-capacitacion",
+        "Parametrización en capacitación — INSTA",
+        {},
+        source="effect",
+        _effect={"institution_id": insta.id, "requester": user("aiq")},
+    )
+    due = Ticket.get_by_id(ticket.id).due_at
+    assert dt.timedelta(days=14, hours=23) < due - now() <= dt.timedelta(days=15)
+    smtp.messages.clear()
+    assert send_reminders(now()) == 0  # fifteen days ahead: nothing yet
+    assert send_reminders(due - dt.timedelta(days=2)) == 2
+    assert send_reminders(due - dt.timedelta(days=1)) == 0
+    assert send_reminders(due + dt.timedelta(minutes=5)) == 2
+    assert send_reminders(due + dt.timedelta(days=3)) == 0
+    events = sorted(
+        (r.event, r.recipient)
+        for r in Outbox.select().where(Outbox.ticket == ticket.id)
+        if r.event.startswith("deadline")
+    )
+    assert events == [
+        ("deadline_near", "agq@sge.ec"),
+        ("deadline_near", "aiq@insta.ec"),
+        ("deadline_passed", "agq@sge.ec"),
+        ("deadline_passed", "aiq@insta.ec"),
+    ]
+    assert len(smtp.messages) == 4
+    assert all(due.strftime("%Y-%m-%d") in m["text"] for m in smtp.messages)
+
+
+@pytest.mark.file_db
+def test_reminder_runs_at_once_on_several_machines_send_nothing_twice(app, smtp):
+    tickets = [make_ticket(user("interno")) for _ in range(3)]
+    for ticket in tickets:
+        _due(ticket, days=1)
+    smtp.messages.clear()
+    barrier, errors, counts = threading.Barrier(3), [], []
+
+    def cron_run():
+        try:
+            with app.app_context():
+                db.connect(reuse_if_open=True)
+                try:
+                    barrier.wait(30)
+                    counts.append(send_reminders())
+                finally:
+                    db.close()
+        except Exception as exc:
+            errors.append("".join(traceback.format_exception(exc)))
+
+    threads = [threading.Thread(target=cron_run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors[0]
+    rows = list(Outbox.select().where(Outbox.event == "deadline_near"))
+    assert sum(counts) == len(rows) == 3 * 3
+    assert len({(r.ticket_id, r.recipient) for r in rows}) == len(rows)
+    assert len(smtp.messages) == len(rows)

@@ -1,20 +1,28 @@
 """Delivery: every outbox row reaches the SMTP server exactly once, whatever fails on the way."""
 
+import datetime as dt
+import json
+import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import traceback
+import zlib
 from pathlib import Path
 
 import pytest
 
-from notifications.jobs import deliver, enqueue_delivery, sweep
+from notifications.jobs import _claim, deliver, enqueue_delivery, retry_intervals, sweep
+from notifications.outbox import KEPT, SENDING, unit_of_work
 from tests.conftest import make_ticket, user
 from tests.notifications.conftest import run_worker, worker_environment
 from ticketing import services
-from ticketing.models import FAILED, PENDING, SENT, Outbox, Ticket, TicketEvent
+from ticketing.db import db
+from ticketing.models import FAILED, PENDING, SENT, Outbox, Ticket, TicketEvent, now
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,6 +79,120 @@ def test_a_row_is_enqueued_once(app, smtp, redis_url):
         assert enqueue_delivery(outbox_id) is False  # still queued: not a second time
     assert len(queue.job_ids) == len(rows)
     run_worker(app)
+    assert len(smtp.messages) == len(rows)
+
+
+def test_delivery_jobs_are_json_with_retry_backoff(app, redis_url):
+    from notifications.rq import get_queue
+
+    make_ticket(user("interno"))
+    queue = get_queue()
+    rows = list(Outbox.select())
+    assert rows
+    for row in rows:
+        job = queue.fetch_job(f"outbox-{row.id}")
+        # what a worker of any language reads: JSON, naming the function and the row id
+        stored = json.loads(zlib.decompress(queue.connection.hget(job.key, "data")))
+        assert stored[0] == "notifications.jobs.deliver_job" and stored[2] == [row.id]
+        assert job.retries_left == app.config["OUTBOX_MAX_ATTEMPTS"] - 1
+        assert job.retry_intervals == [30, 120, 600, 1800]  # each wait longer than the last
+
+
+@pytest.mark.config(OUTBOX_MAX_ATTEMPTS=7, OUTBOX_RETRY_INTERVALS=[10, 60])
+def test_retry_intervals_follow_the_attempts_and_keep_the_longest_wait(app):
+    assert retry_intervals() == [10, 60, 60, 60, 60, 60]
+    app.config["OUTBOX_MAX_ATTEMPTS"] = 1
+    assert retry_intervals() == []
+
+
+def test_outbox_rows_commit_and_roll_back_with_the_change(app, smtp):
+    tickets = Ticket.select().count()
+    with pytest.raises(RuntimeError), unit_of_work():
+        make_ticket(user("interno"), title="Nunca existió")
+        assert Outbox.select().count() > 0  # written inside the change's transaction
+        raise RuntimeError("the change fails after its mail was queued")
+    assert Ticket.select().count() == tickets
+    assert Outbox.select().count() == 0
+    assert smtp.messages == []
+
+    # a nested unit that fails rolls back alone, and its rows are not dispatched
+    with unit_of_work() as pending:
+        kept = make_ticket(user("interno"), title="Se queda")
+        with pytest.raises(RuntimeError), unit_of_work():
+            make_ticket(user("interno"), title="Se deshace")
+            raise RuntimeError
+        committed = [r.id for r in Outbox.select().order_by(Outbox.id)]
+        assert pending == committed
+    assert not Ticket.select().where(Ticket.title == "Se deshace").exists()
+    _assert_each_row_delivered_once(smtp)
+    assert all(kept.reference in m["subject"] for m in smtp.messages)
+
+
+def test_without_a_mail_server_mail_is_rendered_kept_and_logged(app, caplog):
+    caplog.set_level(logging.INFO, logger="mesa.mail")
+    assert not app.config["MAIL_SERVER"] and not app.config["REDIS_URL"]
+    ticket = make_ticket(user("interno"), title="Sin servidor de correo")
+    rows = list(Outbox.select())
+    assert rows and all(r.status == KEPT for r in rows)
+    logged = [r.getMessage() for r in caplog.records if r.name == "mesa.mail"]
+    for row in rows:
+        assert "Sin servidor de correo" in row.subject and ticket.reference in row.body
+        [line] = [m for m in logged if row.message_id in m]
+        assert row.recipient in line and row.subject in line
+    app.config["OUTBOX_SWEEP_AFTER_SECONDS"] = 0
+    assert sweep() == 0  # kept is final: configuring a server later sends no stale mail
+
+
+def test_the_claim_is_one_conditional_update(app):
+    row = Outbox.create(
+        recipient="interno@insta.ec",
+        event="generic",
+        context={"reference": "MESA-1", "title": "x"},
+        message_id="<claim-test@mesa>",
+    )
+    first, second = Outbox.get_by_id(row.id), Outbox.get_by_id(row.id)
+    assert first.status == second.status == PENDING  # two deliverers read it at once
+    assert _claim(first) is True
+    assert _claim(second) is False  # the second UPDATE matches no row: it sends nothing
+    claimed = Outbox.get_by_id(row.id)
+    assert claimed.status == SENDING and claimed.attempts == 1
+
+
+@pytest.mark.file_db
+@pytest.mark.parametrize("runner", ["in-process", "rq"])
+def test_sweepers_running_at_once_send_each_row_once(app, smtp, runner, request):
+    smtp.stop()
+    make_ticket(user("interno"))
+    make_ticket(user("focal"))
+    rows = list(Outbox.select())
+    assert rows and all(r.status == PENDING for r in rows)
+    Outbox.update(created_at=now() - dt.timedelta(hours=1)).execute()  # left behind
+    smtp.start()
+    if runner == "rq":
+        app.config["REDIS_URL"] = request.getfixturevalue("redis_url")
+    barrier, errors = threading.Barrier(4), []
+
+    def sweeper():  # one process of several machines' cron or workers
+        try:
+            with app.app_context():
+                db.connect(reuse_if_open=True)
+                try:
+                    barrier.wait(30)
+                    sweep()
+                finally:
+                    db.close()
+        except Exception as exc:
+            errors.append("".join(traceback.format_exception(exc)))
+
+    threads = [threading.Thread(target=sweeper) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors[0]
+    if runner == "rq":
+        run_worker(app)
+    _assert_each_row_delivered_once(smtp)
     assert len(smtp.messages) == len(rows)
 
 
@@ -234,22 +356,82 @@ def test_worker_killed_mid_smtp_exchange_delivers_exactly_once_after_recovery(ap
     _assert_each_row_delivered_once(smtp)
 
 
+@pytest.mark.file_db
+@pytest.mark.config(OUTBOX_SWEEP_AFTER_SECONDS=0, MAIL_TIMEOUT=60)
+def test_worker_killed_after_the_server_took_the_mail_leaves_a_recognisable_duplicate(
+    app, smtp, redis_url
+):
+    smtp.mailbox.hold_quit = True  # the server has the mail; the row is not yet marked sent
+    make_ticket(user("interno"))
+    rows = list(Outbox.select().order_by(Outbox.id))
+    worker = _rq_worker(app, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert smtp.mailbox.entered.wait(60), worker.stderr.read1().decode(errors="replace")
+        for pid in _children(worker.pid):
+            os.kill(pid, signal.SIGKILL)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        worker.stderr.close()
+    smtp.mailbox.release.set()
+    [accepted] = smtp.messages
+    [claimed] = [r for r in Outbox.select() if r.status == SENDING]
+    assert accepted["message_id"] == claimed.message_id
+
+    assert sweep() >= 1
+    recovery = _rq_worker(app, "--burst", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, errors = recovery.communicate(timeout=120)
+    assert recovery.returncode == 0, errors.decode(errors="replace")
+    assert all(r.status == SENT for r in Outbox.select())
+    assert len(smtp.messages) == len(rows) + 1
+    # the one duplicate carries the row's fixed Message-ID: a mail client shows it once
+    copies = [m for m in smtp.messages if m["message_id"] == claimed.message_id]
+    assert len(copies) == 2 and copies[0]["to"] == copies[1]["to"] == [claimed.recipient]
+    assert copies[0]["subject"] == copies[1]["subject"]
+    assert len({m["message_id"] for m in smtp.messages}) == len(rows)
+
+
+def _procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
+    return dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_procfile_declares_web_a_json_worker_with_scheduler_and_cron():
+    processes = {name: command.strip() for name, command in _procfile().items()}
+    assert set(processes) == {"web", "worker", "cron"}
+    assert processes["web"].startswith("gunicorn ") and processes["web"].endswith(" wsgi:app")
+    worker = processes["worker"].split()
+    assert worker[:2] == ["rq", "worker"] and "--with-scheduler" in worker
+    assert worker[worker.index("--serializer") + 1] == "rq.serializers.JSONSerializer"
+    assert worker[worker.index("--worker-class") + 1] == "notifications.rq.AppWorker"
+    assert worker[worker.index("--url") + 1] == "${REDIS_URL}"
+    cron = processes["cron"].split()
+    assert cron[:2] == ["rq", "cron"] and cron[-1] == "notifications.cron"
+    assert cron[cron.index("--url") + 1] == "${REDIS_URL}"
+
+
+def _procfile_process(app, name: str, *extra: str, **popen):
+    """Run one Procfile line as a process manager would: through sh, with the environment."""
+    command = " ".join([_procfile()[name].strip(), *extra])
+    env = worker_environment(app, RQ_QUEUE=app.config["RQ_QUEUE"])
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # exec: the signal that stops it reaches the process itself, not only the shell
+    return subprocess.Popen(["sh", "-c", f"exec {command}"], cwd=ROOT, env=env, **popen)
+
+
+@pytest.mark.file_db
 @pytest.mark.config(OUTBOX_SWEEP_AFTER_SECONDS=0)
-def test_rq_cron_schedules_the_sweeper_as_json_and_a_worker_runs_it(app, smtp, redis_url):
+def test_procfile_cron_and_worker_catch_up_on_mail_whose_jobs_were_lost(app, smtp, redis_url):
     from notifications.rq import get_queue
 
     make_ticket(user("interno"))  # enqueued, then the jobs are lost with Redis' data
-    get_queue().connection.flushdb()
-    env = worker_environment(app, RQ_QUEUE=app.config["RQ_QUEUE"])
-    cron = subprocess.Popen(
-        [sys.executable, "-m", "rq.cli", "cron", "--url", redis_url, "notifications.cron"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    queue = get_queue()
+    queue.connection.flushdb()
+    cron = _procfile_process(app, "cron", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        queue = get_queue()
         deadline = time.monotonic() + 60
         while not queue.job_ids and time.monotonic() < deadline and cron.poll() is None:
             time.sleep(0.1)
@@ -257,6 +439,28 @@ def test_rq_cron_schedules_the_sweeper_as_json_and_a_worker_runs_it(app, smtp, r
         cron.terminate()
         _, errors = cron.communicate(timeout=30)
     jobs = [queue.fetch_job(i) for i in queue.job_ids]
+    # rq cron enqueues as JSON (fetching with the JSON serializer reads it back)
     assert [j.func_name for j in jobs] == ["notifications.jobs.sweep_job"], errors.decode()
-    run_worker(app)  # the sweep job, then the deliveries it enqueued
+    worker = _procfile_process(
+        app, "worker", "--burst", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, errors = worker.communicate(timeout=120)
+    assert worker.returncode == 0, errors.decode(errors="replace")
+    assert queue.job_ids == []  # the burst worker ran the sweep, then what it enqueued
+    _assert_each_row_delivered_once(smtp)
+
+
+def test_reminders_job_runs_on_a_worker_and_twice_sends_nothing_twice(app, smtp, redis_url):
+    from notifications.rq import get_queue
+
+    ticket = make_ticket(user("interno"))
+    Ticket.update(due_at=now() + dt.timedelta(days=1)).where(Ticket.id == ticket.id).execute()
+    run_worker(app)
+    opened = len(smtp.messages)
+    queue = get_queue()
+    for _ in range(2):  # two cron processes, or the same hour twice
+        queue.enqueue("notifications.reminders.reminders_job")
+        run_worker(app)
+    reminders = smtp.messages[opened:]
+    assert len(reminders) == 3 and all(ticket.reference in m["subject"] for m in reminders)
     _assert_each_row_delivered_once(smtp)

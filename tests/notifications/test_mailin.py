@@ -5,7 +5,7 @@ from email.message import EmailMessage
 import pytest
 
 from notifications.mailin import ACCEPTED, REFUSED, receive, trim_reply
-from tests.conftest import make_ticket, user
+from tests.conftest import make_ticket, text_of, user
 from ticketing import services
 from ticketing.models import Comment, InboundMail, Outbox, Queue, Ticket
 
@@ -201,3 +201,83 @@ def test_comment_by_mail_notifies_like_a_web_comment(app):
     assert record.status == ACCEPTED
     new = Outbox.select().where(Outbox.event == "comment_public")
     assert {r.recipient for r in new} == {user("focal").email, user("aiq").email}
+
+
+def test_aiq_mail_to_sge_naming_the_move_to_production_opens_that_request(app, smtp):
+    from ticketing.models import Institution
+
+    insta = Institution.get(Institution.sigla == "INSTA")
+    services.set_stage(insta.id, "ambiente_capacitacion")
+    aiq = user("aiq")
+    summary = "Parametrizamos las áreas y capacitamos a 40 usuarios finales."
+    raw = mail(aiq.email, SGE_ADDRESS, "Solicitud de PASO A PRODUCCION - INSTA", summary)
+    record = receive(raw)
+    assert record.status == ACCEPTED, record.reason
+    ticket = Ticket.get_by_id(record.ticket_id)
+    assert ticket.type.slug == "paso-produccion" and ticket.queue_level == 2
+    assert ticket.requester_id == aiq.id and ticket.fields["resumen"] == summary
+    assert Institution.get_by_id(insta.id).stage == "paso_produccion"
+    assert any("agq@sge.ec" in m["to"] for m in smtp.messages), "SGE was not told"
+
+    # once in production the same words are no such request: the queue's default type
+    services.set_stage(insta.id, "produccion")
+    later = receive(mail(aiq.email, SGE_ADDRESS, "Falla tras el paso a producción", "Firma"))
+    assert later.status == ACCEPTED, later.reason
+    assert Ticket.get_by_id(later.ticket_id).type.slug == "escalamiento-sge"
+
+
+def test_line_breaks_in_cc_or_bcc_cannot_inject_headers(app, smtp):
+    focal = user("focal")
+    raw = (
+        f"From: {focal.email}\r\n"
+        f"To: {SGE_ADDRESS}\r\n"
+        "Cc: =?utf-8?q?Copia=0D=0ABcc:_victima@evil.example?= <copia@evil.example>\r\n"
+        "Bcc: =?utf-8?q?x=0D=0ATo:_otra@evil.example?= <oculta@evil.example>\r\n"
+        "Subject: Consulta con copia\r\n\r\ncuerpo\r\n"
+    ).encode()
+    record = receive(raw)
+    assert record.status == ACCEPTED, record.reason
+    assert smtp.messages
+    for message in smtp.messages:
+        assert b"evil.example" not in message["raw"]
+        assert message["message"]["Bcc"] is None and message["message"]["Cc"] is None
+        assert len(message["to"]) == 1
+
+
+def test_refused_mail_is_listed_for_the_agq_with_its_reason(app, client, auth):
+    raw = mail("extrano@example.com", SGE_ADDRESS, "Quiero un ticket", "hola")
+    refused = receive(raw)
+    own = make_ticket(user("interno_b"))  # a first-level ticket: not the AGQ's to read
+    interno_b = user("interno_b")
+    private = receive(mail(interno_b.email, SGE_ADDRESS, f"[{own.reference}] PRIVADO-77", "x"))
+    assert private.status == ACCEPTED, private.reason
+    auth.login("agq")
+    page = text_of(client.get("/correo-entrante/"))
+    assert "extrano@example.com" in page and "remitente desconocido" in page
+    assert "PRIVADO-77" not in page
+    details = text_of(client.get(f"/correo-entrante/details/?id={refused.id}"))
+    assert "Quiero un ticket" in details and "hola" in details
+    hidden = client.get(f"/correo-entrante/details/?id={private.id}", follow_redirects=True)
+    assert "PRIVADO-77" not in text_of(hidden)
+    auth.login("focal")
+    assert client.get("/correo-entrante/").status_code == 404
+
+
+def test_cli_asks_the_mail_server_to_retry_when_the_database_is_down(tmp_path):
+    from ticketing.app import create_app
+
+    unreachable = tmp_path / "no-such-folder" / "mesa.sqlite3"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": f"sqlite:///{unreachable}",
+            "SECRET_KEY": "test-secret-key",
+            "SEED_DEMO": False,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+        }
+    )
+    raw = mail("focal@insta.ec", SGE_ADDRESS, "Se guarda luego", "texto")
+    result = app.test_cli_runner().invoke(args=["mail-in"], input=raw)
+    # EX_TEMPFAIL: the mail server keeps the message and delivers it again later
+    assert result.exit_code == 75, result.output
+    assert "temporary failure" in result.output
