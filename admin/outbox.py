@@ -43,7 +43,7 @@ STATUS_BADGES = {
     KEPT: "secondary",
     FAILED: "danger",
 }
-HIDDEN_BODY_EVENTS = {"invitation"}  # carries a personal link to set a password
+HIDDEN_BODY_EVENTS = {"invitation", "password_reset"}  # personal links to set a password
 
 
 def _status(view, context, model, name):

@@ -22,6 +22,7 @@ EVENTS = {
     "returned": "Devuelto al primer nivel",
     "course_dates_set": "Fechas de los cursos",
     "invitation": "Invitación a Mesa (enlace para crear la contraseña)",
+    "password_reset": "Recuperar la contraseña (enlace para elegir una nueva)",
     "deadline_near": "Plazo por vencer",
     "deadline_passed": "Plazo vencido",
     "approved": "Solicitud aprobada",

@@ -1,5 +1,6 @@
 """Signing in and out, invitations to set a password, and the language switch."""
 
+import logging
 from urllib.parse import urljoin, urlsplit
 
 from flask import (
@@ -23,6 +24,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from ticketing.models import User
 
+log = logging.getLogger("mesa.auth")
+
 bp = Blueprint("auth", __name__)
 
 INVITATION_MAX_AGE = 7 * 24 * 3600
@@ -33,6 +36,10 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Contraseña"), validators=[DataRequired()])
     remember = BooleanField(_l("Recordarme en este equipo"))
     next = HiddenField()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Correo electrónico"), validators=[DataRequired()])
 
 
 class SetPasswordForm(FlaskForm):
@@ -109,6 +116,44 @@ def logout():
     logout_user()
     flash(_("Sesión cerrada."), "info")
     return redirect(url_for("auth.login"))
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a link to choose a new password to the active account of `email`, if any.
+
+    The caller answers the same whether or not the address exists, so the form tells
+    nobody who has an account; the link dies once the password it sets has changed.
+    """
+    from notifications.outbox import queue_mail, unit_of_work
+
+    user = User.get_or_none((User.email == email.strip().lower()) & (User.active == True))
+    if user is None:
+        log.info("password reset asked for an unknown or inactive address")
+        return
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    context = {
+        "name": user.full_name,
+        "url": f"{base}/password/{invitation_token(user)}",
+        "login_url": f"{base}/login",
+    }
+    with unit_of_work():
+        queue_mail("password_reset", user, context=context)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        request_password_reset(form.email.data)
+        flash(
+            _(
+                "Si el correo está registrado, le enviamos un enlace para elegir una "
+                "contraseña nueva. El correo nunca contiene contraseñas."
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
 
 
 @bp.route("/password/<token>", methods=["GET", "POST"])
