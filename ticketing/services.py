@@ -5,6 +5,7 @@ and its outbox rows in one transaction, and raises a named `DomainError` on refu
 Views, admin, API and the mail gate only call these.
 """
 
+import contextvars
 import datetime as dt
 import hashlib
 
@@ -210,11 +211,25 @@ def recipients(ticket: Ticket, roles, *, public=True, exclude=None) -> list[User
     return people
 
 
-def _notify(event, ticket, roles, actor=None, *, public=True, extra=None):
+# (ticket id, person id) already mailed during the transition being applied
+_told: contextvars.ContextVar[set | None] = contextvars.ContextVar("told", default=None)
+
+
+def _notify(event, ticket, roles, actor=None, *, public=True, extra=None, skip_told=False):
+    """Mail `event` about `ticket` to the people `roles` name (never the actor).
+
+    With `skip_told`, people a transition's effects already mailed about this ticket are
+    left out: one action, one mail per person.
+    """
     exclude = actor.id if actor not in (SYSTEM, None) else None
     context = _ticket_context(ticket, actor, **(extra or {}))
     slug = definition(ticket)["slug"]
+    told = _told.get()
     for user in recipients(ticket, roles, public=public, exclude=exclude):
+        if told is not None:
+            if skip_told and (ticket.id, user.id) in told:
+                continue
+            told.add((ticket.id, user.id))
         queue_mail(event, user, ticket=ticket, context=context, template_type=slug)
 
 
@@ -789,15 +804,20 @@ def _apply_transition(actor, ticket, name, comment, expected_version, *, check_r
             "comment": comment,
         },
     )
-    for effect in tr.get("effects", []):
-        _apply_effect(actor, ticket, effect, comment=comment)
-    _notify(
-        "state_changed",
-        ticket,
-        ["requester"],
-        actor,
-        extra={"transition": tr["label"], "comment": comment},
-    )
+    token = _told.set(set())
+    try:
+        for effect in tr.get("effects", []):
+            _apply_effect(actor, ticket, effect, comment=comment)
+        _notify(
+            "state_changed",
+            ticket,
+            ["requester"],
+            actor,
+            extra={"transition": tr["label"], "comment": comment},
+            skip_told=True,
+        )
+    finally:
+        _told.reset(token)
     return ticket
 
 
@@ -1167,7 +1187,11 @@ def remove_default_tracking_item(actor, item_id) -> None:
 
 def rollout_pipeline(actor) -> list[dict]:
     """Every institution in the rollout: stage, since when, the date each stage was reached,
-    its open steps and how many are overdue; overdue first. Three queries at any size."""
+    its open steps and how many are overdue; overdue first. Four queries at any size.
+
+    An oficio not yet accepted is an institution at the first stage: its row comes from the
+    pending request (a ticket whose workflow creates the institution), without a page yet.
+    """
     if actor is SYSTEM or actor.role != AGQ:
         raise PermissionDenied(_("Solo el AGQ ve el avance de la implantación."))
     moment = now()
@@ -1219,9 +1243,12 @@ def rollout_pipeline(actor) -> list[dict]:
         .order_by(Ticket.id)
     ):
         steps.setdefault(ticket.institution_id, []).append(ticket)
-    return [
+    result = [
         {
             "institution": row,
+            "request": None,
+            "sigla": row.sigla,
+            "name": row.name,
             "stage": row.stage,
             "stage_label": STAGE_LABELS.get(row.stage, row.stage),
             "since": row.stage_since,
@@ -1232,6 +1259,59 @@ def rollout_pipeline(actor) -> list[dict]:
         }
         for row in rows
     ]
+    result += _pending_requests(actor, moment)
+    result.sort(key=lambda r: (-r["overdue"], r["since"], r["sigla"]))
+    return result
+
+
+def _pending_requests(actor, moment) -> list[dict]:
+    """Pipeline rows of requests still at SGE whose acceptance would create an institution."""
+    rows = []
+    for ticket in (
+        visible_tickets(actor)
+        .select(Ticket, TicketType, TicketTypeVersion)
+        .join(TicketType, on=(Ticket.type == TicketType.id), attr="type")
+        .switch(Ticket)
+        .join(
+            TicketTypeVersion,
+            on=(Ticket.type_version == TicketTypeVersion.id),
+            attr="type_version",
+        )
+        .where(
+            Ticket.state_category.in_(ACTIVE_CATEGORIES)
+            & (TicketType.category == "onboarding")
+            & Ticket.institution.in_(
+                Institution.select(Institution.id).where(Institution.is_sge == True)
+            )
+        )
+        .order_by(Ticket.id)
+    ):
+        creates = [
+            effect
+            for tr in ticket.type_version.definition["transitions"]
+            for effect in tr.get("effects", [])
+            if effect.get("kind") == "create_institution"
+        ]
+        if not creates:
+            continue
+        mapping = creates[0].get("map", {})
+        sigla = str(ticket.fields.get(mapping.get("sigla", "sigla")) or "").strip().upper()
+        rows.append(
+            {
+                "institution": None,
+                "request": ticket,
+                "sigla": sigla or ticket.reference,
+                "name": ticket.fields.get(mapping.get("name", "name")) or ticket.title,
+                "stage": STAGES[0],
+                "stage_label": STAGE_LABELS[STAGES[0]],
+                "since": ticket.created_at,
+                "days_in_stage": (moment - ticket.created_at).days,
+                "reached": {STAGES[0]: ticket.created_at},
+                "steps": [ticket],
+                "overdue": int(ticket.is_overdue),
+            }
+        )
+    return rows
 
 
 def _as_datetime(value):

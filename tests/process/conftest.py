@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 
 from tests.conftest import PASSWORD, _password_hash, user
-from tests.process.helpers import new_aiq, next_step, oficio_fields
+from tests.process.helpers import new_aiq, next_step, oficio_fields, second_agq
 from ticketing import services
-from ticketing.models import AGQ, Institution, Ticket, User
+from ticketing.models import Institution, Ticket, User
 
 
 @dataclass
@@ -19,17 +19,7 @@ class Rollout:
 
     def second_agq(self) -> User:
         """Another AGQ of SGE, with the demo password."""
-        agq2 = services.create_user(
-            services.SYSTEM,
-            full_name="Héctor Ibarra (AGQ)",
-            cedula="1710000116",
-            email="agq2@sge.ec",
-            role=AGQ,
-            institution_id=services.sge().id,
-            invite=False,
-        )
-        User.update(password_hash=_password_hash()).where(User.id == agq2.id).execute()
-        return agq2
+        return second_agq()
 
 
 @pytest.fixture

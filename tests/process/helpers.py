@@ -76,3 +76,21 @@ def assert_no_password_in_outbox(*passwords: str) -> int:
         for secret in secrets:
             assert secret not in text, (row.event, row.recipient)
     return len(rows)
+
+
+def second_agq() -> User:
+    """Another AGQ of SGE (for the four-eyes rule), signing in with the demo password."""
+    from tests.conftest import _password_hash
+    from ticketing import services
+
+    agq2 = services.create_user(
+        services.SYSTEM,
+        full_name="Héctor Ibarra (AGQ)",
+        cedula="1710000116",
+        email="agq2@sge.ec",
+        role="agq",
+        institution_id=services.sge().id,
+        invite=False,
+    )
+    User.update(password_hash=_password_hash()).where(User.id == agq2.id).execute()
+    return User.get_by_id(agq2.id)

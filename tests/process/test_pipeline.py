@@ -17,11 +17,15 @@ _cedulas = (c for c in (f"02{n:08d}" for n in range(10**7, 10**8)) if ci.is_vali
 _rucs = (f"1768{n:05d}0001" for n in range(100, 99999))
 
 
-def _institution_asking_for_production(n: int):
-    """An institution in the training environment whose AIQ asked for production."""
+def _valid_ruc(number: str) -> bool:
     from stdnum.ec import ruc
 
-    number = next(r for r in _rucs if ruc.is_valid(r))
+    return ruc.is_valid(number)
+
+
+def _institution_asking_for_production(n: int):
+    """An institution in the training environment whose AIQ asked for production."""
+    number = next(r for r in _rucs if _valid_ruc(r))
     institution = services.create_institution(
         name=f"Institución {n}", ruc=number, sigla=f"INS{n}", stage="ambiente_capacitacion"
     )
@@ -77,12 +81,20 @@ def test_pipeline_costs_the_same_queries_for_two_or_eight_institutions(client, a
             Ticket.update(due_at=now() - dt.timedelta(days=1)).where(
                 Ticket.id == ticket.id
             ).execute()
+    for n in range(2):  # oficios not yet accepted are rows too
+        services.open_ticket(
+            agq,
+            "solicitud-uso",
+            f"Oficio {n}",
+            oficio_fields(sigla=f"ofi{n}", ruc=next(r for r in _rucs if _valid_ruc(r))),
+        )
     with count_queries() as many:
         rows = services.rollout_pipeline(agq)
     with count_queries() as many_page:
         page = client.get("/implantacion/").get_data(as_text=True)
-    assert len(rows) == 9
-    assert len(many) == len(few) == 3
+    assert len(rows) == 11
+    assert {r["sigla"] for r in rows if r["request"]} == {"OFI0", "OFI1"}
+    assert len(many) == len(few) == 4
     assert len(many_page) == len(few_page)
     order = re.findall(r'data-testid="pipeline-row-(\w+)"', page)
     assert set(order[:3]) == {"INS3", "INS5", "INS7"}  # the overdue ones first
@@ -143,3 +155,31 @@ def test_an_item_added_for_one_institution_holds_its_approval_back(client, auth,
     client.post(f"/ticket/{request.id}/transition", data={"name": "aprobar"})
     assert Ticket.get_by_id(request.id).state == "aprobado"
     assert next_step(request, "parametrizacion-produccion").requester_id == rollout.aiq.id
+
+
+def test_an_oficio_not_yet_accepted_is_an_institution_at_the_request_stage(client, auth):
+    agq = auth.login("agq")
+    solicitud = services.open_ticket(agq, "solicitud-uso", "Solicitud MINTUR", oficio_fields())
+    Ticket.update(created_at=now() - dt.timedelta(days=4)).where(
+        Ticket.id == solicitud.id
+    ).execute()
+    (row,) = [r for r in services.rollout_pipeline(agq) if r["sigla"] == "MINTUR"]
+    assert (row["institution"], row["request"].id) == (None, solicitud.id)
+    assert (row["stage"], row["days_in_stage"]) == ("solicitud", 4)
+    assert row["name"] == "Ministerio de Turismo Comunitario"
+    page = client.get("/implantacion/").get_data(as_text=True)
+    html = re.search(r'<tr data-testid="pipeline-row-MINTUR".*?</tr>', page, re.S)[0]
+    assert f'href="/ticket/{solicitud.id}/"' in html and "Oficio por aceptar" in html
+    assert 'data-testid="days-in-stage">4<' in html
+
+    services.transition(agq, solicitud.id, "aceptar")  # now a real institution, one row
+    rows = [r for r in services.rollout_pipeline(agq) if r["sigla"] == "MINTUR"]
+    assert [(r["request"], r["stage"]) for r in rows] == [(None, "capacitacion")]
+    assert rows[0]["reached"]["solicitud"] == Ticket.get_by_id(solicitud.id).created_at
+
+    other = services.open_ticket(
+        agq, "solicitud-uso", "Otra", oficio_fields(sigla="otra", ruc="1768000110001")
+    )
+    assert "OTRA" in {r["sigla"] for r in services.rollout_pipeline(agq)}
+    services.transition(agq, other.id, "rechazar", comment="Sin firma de la máxima autoridad.")
+    assert "OTRA" not in {r["sigla"] for r in services.rollout_pipeline(agq)}

@@ -1,8 +1,10 @@
 """The whole Quipux path over HTTP, as each person would click through it."""
 
+import datetime as dt
 import io
 import re
 
+from notifications.reminders import send_reminders
 from tests.conftest import PASSWORD, text_of, user
 from tests.process.helpers import (
     NEW_AIQ_EMAIL,
@@ -12,9 +14,13 @@ from tests.process.helpers import (
     age_ticket,
     assert_no_password_in_outbox,
     mails_to,
+    new_aiq,
     next_step,
+    second_agq,
 )
+from tests.process.outsiders import OutsiderBrowsers, b_at_work
 from ticketing.models import (
+    STAGES,
     Institution,
     Queue,
     StageChange,
@@ -71,7 +77,10 @@ def create_person(client, **data):
     return User.get(User.email == data["email"])
 
 
-def test_whole_path_over_http(client, auth):
+def test_whole_path_over_http(app, client, auth):
+    b_at_work()  # institution B has tickets of its own, in both queues
+    outsiders = OutsiderBrowsers(app)  # B's people, signed in; they must see nothing of it
+    agq2 = second_agq()
     path = []
 
     # -- step 1: the AGQ registers the oficio with its PDF, then accepts it
@@ -80,7 +89,7 @@ def test_whole_path_over_http(client, auth):
     auth.login("agq")
     form = client.get("/nuevo/solicitud-uso/")
     assert form.status_code == 200
-    for label in ("RUC", "Sigla", "Número de cédula", "Número telefónico y extensión"):
+    for label in ("RUC", "Sigla", "Número de cédula", "Número telefónico y extensión", "Oficio"):
         assert label in text_of(form)
     data = {f"f_{name}": value for name, value in OFICIO.items()}
     data["title"] = "Solicitud de uso de Quipux — MINTUR"
@@ -92,9 +101,15 @@ def test_whole_path_over_http(client, auth):
     page = text_of(client.get(f"/ticket/{solicitud.id}/"))
     assert "oficio-0412.pdf" in page and "MINTUR-DM-2025-0412-O" in page
     assert "Mesa de ayuda SGE" in page
+    assert f"MESA-{solicitud.id}<" in text_of(client.get("/cola/"))  # in SGE's queue
+    row = _pipeline_row(client.get("/implantacion/"), "MINTUR")  # at the first stage
+    assert 'data-stage="solicitud"' in row and "Oficio por aceptar" in row
+    assert f'data-testid="reached-solicitud">{solicitud.created_at:%Y-%m-%d}<' in row
+    outsiders.check(path)
     page = transition(client, solicitud.id, "aceptar")
     assert state(solicitud.id) == "aceptada", text_of(page)[:2000]
     institution = Institution.get(Institution.sigla == "MINTUR")
+    outsiders.check(path, institution)
 
     # -- the new AIQ accepts the invitation (no password travels) and signs in
     accept_invitation(client, NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD)
@@ -118,6 +133,7 @@ def test_whole_path_over_http(client, auth):
     page = text_of(client.get(f"/ticket/{training.id}/"))
     assert "2025-04-09 09:00" in page and "4 h" in page
     assert "Su rol no puede marcar" in text_of(tick(client, training.id, "bandeja_entrada"))
+    outsiders.check(path, institution)
     auth.login("agq")
     for key in ("bandeja_entrada", "bandeja_salida", "administracion"):
         tick(client, training.id, key)
@@ -132,10 +148,17 @@ def test_whole_path_over_http(client, auth):
     transition(client, setup.id, "completar")
     assert state(setup.id) == "listo"
     assert len(mails_to(NEW_AIQ_EMAIL, "setup_ready")) == 1
+    outsiders.check(path, institution)
 
     # -- step 4: the AIQ trains a focal user, records the mailbox and ticks its checklist
     parametrization = next_step(setup, "parametrizacion-capacitacion")
     path.append(parametrization)
+    setup = Ticket.get_by_id(setup.id)
+    assert (
+        dt.timedelta(days=15)
+        <= parametrization.due_at - setup.closed_at
+        <= dt.timedelta(days=15, seconds=5)
+    )
     sign_in(client, NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD)
     focal = create_person(
         client,
@@ -157,6 +180,8 @@ def test_whole_path_over_http(client, auth):
     )
     assert focal.institution_id == interno.institution_id == institution.id
     ticket = Ticket.get_by_id(parametrization.id)
+    edit = client.get(f"/ticket/{ticket.id}/edit").get_data(as_text=True)
+    assert "Pablo Quintero" in edit and user("focal_b").full_name not in edit
     response = client.post(
         f"/ticket/{ticket.id}/edit",
         data={
@@ -171,34 +196,45 @@ def test_whole_path_over_http(client, auth):
     assert "Pablo Quintero" in page and "mesadeayuda@mintur.gob.ec" in page
     for key in ("parametrizado", "focales_capacitados", "correo_creado"):
         tick(client, ticket.id, key)
+    outsiders.check(path, institution)
 
-    # sixteen days on, the step is flagged overdue in the AGQ's lists
-    age_ticket(ticket.id, 16)
+    # fourteen days on it is not late; sixteen days on it is flagged in the lists, the
+    # pipeline, the institution's page, and the reminder has gone out
+    age_ticket(ticket.id, 14)
     auth.login("agq")
+    assert f"MESA-{ticket.id}<" not in text_of(client.get("/cola/?view=overdue"))
+    age_ticket(ticket.id, 2)
+    send_reminders()  # what the cron does
+    assert mails_to(NEW_AIQ_EMAIL, "deadline_passed")[-1].ticket_id == ticket.id
     queue = text_of(client.get("/cola/?view=all"))
     assert re.search(rf"MESA-{ticket.id}</a>.*?Vencido", queue)
     assert f"MESA-{ticket.id}<" in text_of(client.get("/cola/?view=overdue"))
-    pipeline = client.get("/implantacion/").get_data(as_text=True)
-    rows = re.findall(r'data-testid="pipeline-row-(\w+)"', pipeline)
+    pipeline = client.get("/implantacion/")
+    rows = re.findall(r'data-testid="pipeline-row-(\w+)"', pipeline.get_data(as_text=True))
     assert rows[0] == "MINTUR"
-    assert "table-danger" in re.search(r'<tr data-testid="pipeline-row-MINTUR"[^>]*>', pipeline)[0]
+    assert "table-danger" in _pipeline_row(pipeline, "MINTUR").split(">", 1)[0]
     sign_in(client, NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD)
     assert "Vencido" in text_of(client.get(f"/ticket/{ticket.id}/"))
+    assert f"MESA-{ticket.id}<" in text_of(client.get("/cola/?view=overdue"))  # the AIQ's too
+    assert "1 paso(s) vencido(s)" in text_of(client.get(f"/institucion/{institution.id}/"))
+    outsiders.check(path, institution)
     transition(client, ticket.id, "completar")
     assert state(ticket.id) == "completada"
-    auth.login("agq")
     assert f"MESA-{ticket.id}<" not in text_of(client.get("/cola/?view=overdue"))
-    sign_in(client, NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD)
     assert (
         Queue.get((Queue.institution == institution) & (Queue.level == 1)).email
         == "mesadeayuda@mintur.gob.ec"
     )
 
-    # -- step 5: the AIQ asks for production in the UI; it lands in SGE's queue
-    assert "Paso a producción" in text_of(client.get("/nuevo/"))
+    # -- step 5: the AIQ's mail asking for production reached SGE; a second AGQ registers it
+    # on the AIQ's behalf, which makes that AGQ one of those who asked for it
+    assert "Paso a producción" in text_of(client.get("/nuevo/"))  # the AIQ could open it too
+    sign_in(client, agq2.email, PASSWORD)
+    url = f"/institucion/{institution.id}/registrar/paso-produccion/"
     response = client.post(
-        "/nuevo/paso-produccion/",
+        url,
         data={
+            "on_behalf_of": new_aiq().id,
             "title": "Paso a producción — MINTUR",
             "f_resumen": "Parametrizadas áreas, usuarios y plantillas; 40 usuarios formados.",
         },
@@ -206,15 +242,23 @@ def test_whole_path_over_http(client, auth):
     assert response.status_code == 302, text_of(response)[:2000]
     request = Ticket.get(Ticket.title == "Paso a producción — MINTUR")
     path.append(request)
-    assert request.queue_level == 2
+    assert (request.requester_id, request.queue_level) == (new_aiq().id, 2)
     assert Institution.get_by_id(institution.id).stage == "paso_produccion"
+    # approval by its own requester: refused, and said so beside the button
+    page = text_of(client.get(f"/ticket/{request.id}/"))
+    assert "Quien solicitó o registró esta solicitud no puede aprobarla." in page
+    page = text_of(transition(client, request.id, "aprobar"))
+    assert "no puede aprobarla" in page and state(request.id) == "solicitado"
     # approval by an AIQ: not offered, and refused if tried
+    sign_in(client, NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD)
+    assert "Paso a producción — MINTUR" in text_of(client.get("/mis-tickets/"))
     page = text_of(client.get(f"/ticket/{request.id}/"))
     assert 'data-testid="transition-aprobar"' not in page
     assert "Su rol no puede realizar esta acción." in text_of(
         transition(client, request.id, "aprobar")
     )
     assert state(request.id) == "solicitado"
+    outsiders.check(path, institution)
 
     # -- step 6: the AGQ reviews against the plantilla; unmet items refuse the approval
     auth.login("agq")
@@ -224,6 +268,8 @@ def test_whole_path_over_http(client, auth):
     assert state(request.id) == "solicitado"
     transition(client, request.id, "devolver", comment="Falta capacitar a los usuarios finales.")
     assert state(request.id) == "devuelto"
+    (returned,) = [r for r in mails_to(NEW_AIQ_EMAIL, "state_changed") if r.ticket_id == request.id]
+    assert "Falta capacitar a los usuarios finales." in returned.body
     sign_in(client, NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD)
     page = text_of(client.get(f"/ticket/{request.id}/"))
     assert "Devuelto al AIQ" in page and "Falta capacitar a los usuarios finales." in page
@@ -245,9 +291,15 @@ def test_whole_path_over_http(client, auth):
         .where((TrackingItem.institution == institution) & (TrackingItem.met == False))
         .exists()
     )
+    sign_in(client, agq2.email, PASSWORD)  # every item met: still not who asked for it
+    assert "no puede aprobarla" in text_of(transition(client, request.id, "aprobar"))
+    assert state(request.id) == "solicitado"
+    auth.login("agq")
     transition(client, request.id, "aprobar")
     assert state(request.id) == "aprobado"
     assert Institution.get_by_id(institution.id).stage == "produccion"
+    assert mails_to(NEW_AIQ_EMAIL, "production_approved")[-1].ticket_id == request.id
+    outsiders.check(path, institution)
 
     # -- step 7: production, by the AIQ
     production = next_step(request, "parametrizacion-produccion")
@@ -258,11 +310,18 @@ def test_whole_path_over_http(client, auth):
     transition(client, production.id, "completar")
     assert state(production.id) == "completada"
 
-    # the institution's page shows each stage with the date it was reached
+    # the institution's page and the pipeline show each stage with the date it was reached
+    changes = list(StageChange.select().where(StageChange.institution == institution.id))
+    assert [c.stage for c in changes] == list(STAGES)
     page = client.get(f"/institucion/{institution.id}/").get_data(as_text=True)
-    for change in StageChange.select().where(StageChange.institution == institution.id):
+    for change in changes:
         assert f'data-testid="reached-{change.stage}">{change.reached_at:%Y-%m-%d}<' in page
-    assert "Producción" in page
+    assert "Etapa actual: Producción" in text_of(client.get(f"/institucion/{institution.id}/"))
+    auth.login("agq")
+    row = _pipeline_row(client.get("/implantacion/"), "MINTUR")
+    for change in changes:
+        assert f'data-testid="reached-{change.stage}">{change.reached_at:%Y-%m-%d}<' in row
+    outsiders.check(path, institution)
 
     # -- support: an internal user asks, the focal user escalates, SGE resolves
     accept_invitation(client, interno.email, INTERNO_PASSWORD)
@@ -294,6 +353,8 @@ def test_whole_path_over_http(client, auth):
     assert escalation.type.slug == "escalamiento-sge"
     tick(client, escalation.id, "reprodujo")
     tick(client, escalation.id, "permisos")
+    assert f"MESA-{support.id}<" in text_of(client.get("/cola/?view=waiting_sge"))
+    outsiders.check(path, institution)
 
     auth.login("agq")
     page = text_of(client.get(f"/ticket/{escalation.id}/"))
@@ -306,17 +367,14 @@ def test_whole_path_over_http(client, auth):
     page = text_of(client.get(f"/ticket/{support.id}/"))
     assert "Resuelto" in page and "Se corrigió el permiso del área." in page
     assert mails_to(interno.email, "state_changed")[-1].ticket_id == support.id
+    sign_in(client, focal.email, FOCAL_PASSWORD)  # back in the first level's queue
+    assert f"MESA-{support.id}<" in text_of(client.get("/cola/?view=all"))
+    assert mails_to(focal.email, "returned")[-1].ticket_id == support.id
 
-    # -- nothing of it is visible to another institution; the rollout screens are the AGQ's
-    for key in ("focal_b", "aiq_b", "interno_b"):
-        auth.login(key)
-        for ticket in path:
-            assert client.get(f"/ticket/{ticket.id}/").status_code == 404, (key, ticket.title)
-            response = client.post(f"/ticket/{ticket.id}/transition", data={"name": "completar"})
-            assert response.status_code == 404
-            response = client.post(f"/ticket/{ticket.id}/comment", data={"body": "hola"})
-            assert response.status_code == 404
-        assert client.get(f"/institucion/{institution.id}/").status_code == 404
+    # -- nothing of it reached another institution: pages, lists, counts, exports, API,
+    # attachments, search and every state-changing route
+    outsiders.check(path, institution, deep=True)
+    # the rollout screens are the AGQ's
     for email, password in ((NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD), (focal.email, FOCAL_PASSWORD)):
         sign_in(client, email, password)
         assert client.get(f"/institucion/{institution.id}/").status_code == 200
@@ -338,6 +396,46 @@ def test_whole_path_over_http(client, auth):
         assert_no_password_in_outbox(PASSWORD, NEW_AIQ_PASSWORD, FOCAL_PASSWORD, INTERNO_PASSWORD)
         > 20
     )
+
+
+def _pipeline_row(response, sigla: str) -> str:
+    """The HTML of one institution's row in the pipeline page."""
+    page = response.get_data(as_text=True)
+    found = re.search(rf'<tr data-testid="pipeline-row-{sigla}".*?</tr>', page, re.S)
+    assert found, f"{sigla} is not in the pipeline"
+    return found[0]
+
+
+def test_aiq_asks_for_production_in_the_ui_and_it_lands_in_sges_queue(client, auth, rollout):
+    institution = rollout.institution
+    sign_in(client, rollout.aiq.email, rollout.password)
+    assert "Paso a producción" in text_of(client.get("/nuevo/"))
+    response = client.post(
+        "/nuevo/paso-produccion/",
+        data={
+            "title": "Paso a producción — MINTUR",
+            "f_resumen": "Parametrizadas áreas, usuarios y plantillas; 40 usuarios formados.",
+        },
+    )
+    assert response.status_code == 302, text_of(response)[:2000]
+    request = Ticket.get(Ticket.title == "Paso a producción — MINTUR")
+    assert (request.requester_id, request.queue_level) == (rollout.aiq.id, 2)
+    assert Institution.get_by_id(institution.id).stage == "paso_produccion"
+    assert "Su rol no puede realizar esta acción." in text_of(
+        transition(client, request.id, "aprobar")
+    )
+    auth.login("agq")
+    assert f"MESA-{request.id}<" in text_of(client.get("/cola/"))
+    page = text_of(transition(client, request.id, "aprobar"))
+    assert "La plantilla de seguimiento tiene ítems sin cumplir" in page
+    assert state(request.id) == "solicitado"
+    # once in production, the AIQ's menu no longer offers it, and the route refuses it
+    TrackingItem.update(met=True).where(TrackingItem.institution == institution).execute()
+    transition(client, request.id, "aprobar")
+    assert state(request.id) == "aprobado"
+    sign_in(client, rollout.aiq.email, rollout.password)
+    assert "Paso a producción" not in text_of(client.get("/nuevo/"))
+    assert client.get("/nuevo/paso-produccion/").status_code == 404
 
 
 def test_agq_who_registered_a_mailed_request_cannot_approve_it(client, auth, rollout):

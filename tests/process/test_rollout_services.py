@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from tests.conftest import PASSWORD, make_ticket, user
+from notifications.reminders import send_reminders
+from tests.conftest import PASSWORD, user
 from tests.process.helpers import (
     NEW_AIQ_EMAIL,
     age_ticket,
@@ -13,11 +14,13 @@ from tests.process.helpers import (
     new_aiq,
     next_step,
     oficio_fields,
+    second_agq,
 )
+from tests.process.outsiders import OutsiderServices, b_at_work
 from ticketing import services
-from ticketing.errors import Conflict, GuardFailed, NotFound, PermissionDenied
+from ticketing.errors import Conflict, GuardFailed, NotFound, PermissionDenied, ValidationFailed
+from ticketing.fields import UploadedFile
 from ticketing.models import (
-    AGQ,
     FOCAL,
     INTERNO,
     SECOND_LEVEL,
@@ -25,6 +28,7 @@ from ticketing.models import (
     Attachment,
     DefaultTrackingItem,
     Institution,
+    Outbox,
     Queue,
     StageChange,
     Ticket,
@@ -33,28 +37,32 @@ from ticketing.models import (
     User,
     now,
 )
-from ticketing.visibility import get_visible_ticket
+from ticketing.visibility import get_visible_ticket, visible_comments, visible_tickets
 
 SUPPORT_MAILBOX = "mesadeayuda@mintur.gob.ec"
 
 
-def _second_agq() -> User:
-    """Another AGQ of SGE, for the four-eyes rule."""
-    return services.create_user(
-        services.SYSTEM,
-        full_name="Héctor Ibarra (AGQ)",
-        cedula="1710000116",
-        email="agq2@sge.ec",
-        role=AGQ,
-        institution_id=services.sge().id,
-        invite=False,
-    )
+def _about(ticket: Ticket, email: str) -> list[str]:
+    """The events mailed to `email` about `ticket`, oldest first."""
+    return [
+        row.event
+        for row in Outbox.select()
+        .where((Outbox.ticket == ticket.id) & (Outbox.recipient == email))
+        .order_by(Outbox.id)
+    ]
+
+
+def _pipeline_row(agq, sigla: str) -> dict:
+    (row,) = [r for r in services.rollout_pipeline(agq) if r["sigla"] == sigla]
+    return row
 
 
 def test_whole_path_from_oficio_to_resolved_escalation(app):
     agq = user("agq")
-    agq2 = _second_agq()
-    path = []  # every ticket of the path, for the visibility check at the end
+    agq2 = second_agq()
+    b_at_work()  # institution B has tickets of its own, in both queues
+    outsiders = OutsiderServices()
+    path = []  # every ticket of the path, checked against institution B at every step
 
     # -- step 1: the AGQ registers the oficio; it lands in SGE's queue
     with pytest.raises(PermissionDenied):
@@ -68,27 +76,48 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     pdf = Attachment.get(Attachment.ticket == solicitud.id)
     assert (pdf.field_name, pdf.filename) == ("oficio_pdf", "oficio-0412.pdf")
     assert solicitud.fields["ruc"] == "1768000030001"
+    assert solicitud.fields["oficio_numero"] == "MINTUR-DM-2025-0412-O"
+    # before it is accepted the institution is in the pipeline at its first stage
+    pending = _pipeline_row(agq, "MINTUR")
+    assert (pending["institution"], pending["request"].id) == (None, solicitud.id)
+    assert pending["stage"] == "solicitud" and pending["since"] == solicitud.created_at
+    outsiders.check(path)
 
     services.transition(agq, solicitud.id, "aceptar")
     solicitud = Ticket.get_by_id(solicitud.id)
     assert solicitud.state == "aceptada"
     institution = Institution.get(Institution.sigla == "MINTUR")
-    assert (institution.name, institution.ruc) == (
+    form = solicitud.fields  # the institution and the AIQ's account come from the form
+    assert (institution.name, institution.ruc, institution.phone, institution.address) == (
         "Ministerio de Turismo Comunitario",
         "1768000030001",
+        form["telefono"],
+        "Av. Gran Colombia N11-165, Quito",
     )
+    assert form["telefono"].replace("-", " ").endswith("2 399 9333")
     assert institution.stage == "capacitacion"
-    assert Queue.get((Queue.institution == institution) & (Queue.level == 1)).email is None
+    first_level = Queue.get((Queue.institution == institution) & (Queue.level == 1))
+    assert first_level.email is None  # until step 4 records the support mailbox
     assert [t.label for t in institution.tracking_items.order_by(TrackingItem.order)] == [
         d.label for d in DefaultTrackingItem.select().order_by(DefaultTrackingItem.order)
     ]
     aiq = new_aiq()
     assert (aiq.role, aiq.institution_id, aiq.cedula) == ("aiq", institution.id, "1710000108")
-    assert aiq.full_name == "María Paredes Ortiz" and "ext. 1204" in aiq.phone
+    assert (aiq.full_name, aiq.cargo, aiq.email) == (
+        "María Paredes Ortiz",
+        "Directora de Tecnologías de la Información",
+        NEW_AIQ_EMAIL,
+    )
+    assert (aiq.phone, aiq.mobile) == (form["aiq_telefono"], form["aiq_celular"])
+    assert "1204" in aiq.phone and aiq.mobile.replace(" ", "").endswith("991234567")
     assert aiq.password_hash is None  # the AIQ sets it from the invitation
     (invitation,) = mails_to(NEW_AIQ_EMAIL, "invitation")
     assert "/password/" in invitation.context["url"]
     assert solicitud.institution_id == institution.id and solicitud.requester_id == aiq.id
+    row = _pipeline_row(agq, "MINTUR")  # one row: the institution, no longer the request
+    assert row["institution"].id == institution.id and row["stage"] == "capacitacion"
+    assert set(row["reached"]) == {"solicitud", "capacitacion"}
+    outsiders.check(path, institution)
 
     # -- step 2: courses with hours and dates; completes only when all three are attended
     training = next_step(solicitud, "capacitacion-aiq")
@@ -125,6 +154,7 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     services.set_checklist_item(agq, training.id, courses[2]["key"], True)
     services.transition(agq, training.id, "completar")
     assert Institution.get_by_id(institution.id).stage == "ambiente_capacitacion"
+    outsiders.check(path, institution)
 
     # -- step 3: the AGQ's set-up checklist; completion tells the AIQ and starts 15 days
     setup = next_step(training, "ambiente-capacitacion")
@@ -133,17 +163,24 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
         services.set_checklist_item(agq, setup.id, item, True)
     with pytest.raises(GuardFailed):
         services.transition(agq, setup.id, "completar")
+    with pytest.raises(PermissionDenied):  # the AGQ's checklist, not the AIQ's
+        services.set_checklist_item(aiq, setup.id, "plantilla_seguimiento", True)
     services.set_checklist_item(agq, setup.id, "plantilla_seguimiento", True)
     services.transition(agq, setup.id, "completar")
     setup = Ticket.get_by_id(setup.id)
     (ready,) = mails_to(NEW_AIQ_EMAIL, "setup_ready")
     assert "ambiente de capacitación" in ready.body
+    assert _about(setup, NEW_AIQ_EMAIL) == ["ticket_opened", "setup_ready"]  # one mail per act
+    outsiders.check(path, institution)
 
     # -- step 4: the AIQ's checklist within 15 days of step 3's completion
     parametrization = next_step(setup, "parametrizacion-capacitacion")
     path.append(parametrization)
-    assert parametrization.due_at - setup.closed_at <= dt.timedelta(days=15, seconds=5)
-    assert parametrization.due_at - setup.closed_at >= dt.timedelta(days=15)
+    assert (
+        dt.timedelta(days=15)
+        <= parametrization.due_at - setup.closed_at
+        <= dt.timedelta(days=15, seconds=5)
+    )
     assert not parametrization.is_overdue
     (deadline_mail,) = mails_to(NEW_AIQ_EMAIL, "ticket_opened")[-1:]
     assert parametrization.due_at.strftime("%Y-%m-%d") in deadline_mail.subject
@@ -163,27 +200,54 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
         role=INTERNO,
         institution_id=institution.id,
     )
+    with pytest.raises(ValidationFailed) as refused:  # focal users are the institution's
+        services.update_fields(
+            aiq, parametrization.id, {"usuarios_focales": [user("focal_b").id]}, None
+        )
+    assert "usuarios_focales" in refused.value.fields
     services.update_fields(
         aiq,
         parametrization.id,
         {"usuarios_focales": [focal.id], "correo_soporte": SUPPORT_MAILBOX},
-        parametrization.version,
+        None,
     )
     with pytest.raises(PermissionDenied):  # the AIQ's checklist, not SGE's
         services.set_checklist_item(agq, parametrization.id, "parametrizado", True)
     for item in ("parametrizado", "focales_capacitados", "correo_creado"):
         services.set_checklist_item(aiq, parametrization.id, item, True)
 
-    # sixteen days later the step is overdue, and the AGQ's pipeline puts it first
-    age_ticket(parametrization.id, 16)
+    # reminders: none yet five days before, one before the deadline, one at it, never twice
+    due = parametrization.due_at
+    send_reminders(due - dt.timedelta(days=5))
+    assert _reminders(parametrization) == []
+    send_reminders(due - dt.timedelta(days=2))
+    send_reminders(due - dt.timedelta(days=1))
+    assert _reminders(parametrization) == ["deadline_near"]
+    send_reminders(due)
+    send_reminders(due + dt.timedelta(days=1))
+    assert _reminders(parametrization) == ["deadline_near", "deadline_passed"]
+    assert "deadline_passed" in _about(parametrization, agq.email)  # SGE hears of it too
+
+    # fourteen days on it is still within its deadline; sixteen days on it is overdue,
+    # flagged in the lists (a query) and first in the AGQ's pipeline
+    overdue = lambda who: visible_tickets(who).where(Ticket.due_at < now())  # noqa: E731
+    age_ticket(parametrization.id, 14)
+    assert not Ticket.get_by_id(parametrization.id).is_overdue
+    assert not overdue(agq).where(Ticket.id == parametrization.id).exists()
+    assert _pipeline_row(agq, "MINTUR")["overdue"] == 0
+    age_ticket(parametrization.id, 2)
     assert Ticket.get_by_id(parametrization.id).is_overdue
+    for who in (agq, aiq):
+        assert overdue(who).where(Ticket.id == parametrization.id).exists()
     pipeline = services.rollout_pipeline(agq)
-    assert pipeline[0]["institution"].sigla == "MINTUR" and pipeline[0]["overdue"] == 1
+    assert pipeline[0]["sigla"] == "MINTUR" and pipeline[0]["overdue"] == 1
+    assert services.institution_overview(aiq, institution.id)["overdue"] == 1
+    outsiders.check(path, institution)
     services.transition(aiq, parametrization.id, "completar")
-    first_level = Queue.get((Queue.institution == institution) & (Queue.level == 1))
+    first_level = Queue.get_by_id(first_level.id)
     assert first_level.email == SUPPORT_MAILBOX
     assert not Ticket.get_by_id(parametrization.id).is_overdue
-    assert services.rollout_pipeline(agq)[0]["overdue"] == 0
+    assert _pipeline_row(agq, "MINTUR")["overdue"] == 0
 
     # -- steps 5 and 6: the AIQ's mail reached SGE; the second AGQ registered it for the AIQ
     request = services.open_ticket(
@@ -197,11 +261,16 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     assert (request.requester_id, request.institution_id) == (aiq.id, institution.id)
     assert request.queue_level == SECOND_LEVEL
     assert Institution.get_by_id(institution.id).stage == "paso_produccion"
-    with pytest.raises(PermissionDenied):  # approval by an AIQ
-        services.transition(aiq, request.id, "aprobar")
+    for who in (aiq, focal):  # approval by anyone but an AGQ
+        with pytest.raises(PermissionDenied):
+            services.transition(who, request.id, "aprobar")
+    with pytest.raises(GuardFailed) as refused:  # approval by who asked for it
+        services.transition(agq2, request.id, "aprobar")
+    assert refused.value.guard == "not_requester"
     with pytest.raises(GuardFailed) as refused:  # approval with unmet template items
         services.transition(agq, request.id, "aprobar")
     assert refused.value.guard == "tracking_template_complete"
+    outsiders.check(path, institution)
 
     services.transition(
         agq, request.id, "devolver", comment="Faltan los perfiles y permisos de Secretaría."
@@ -210,7 +279,9 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     assert request.state == "devuelto" and request.state_category == "waiting"
     returned = mails_to(NEW_AIQ_EMAIL, "state_changed")[-1]
     assert "Faltan los perfiles" in returned.context["comment"]
+    assert _about(request, NEW_AIQ_EMAIL) == ["ticket_opened", "state_changed"]  # told once
     services.transition(aiq, request.id, "reenviar", comment="Perfiles asignados.")
+    assert "state_changed" in _about(request, agq.email)
 
     items = list(institution.tracking_items.order_by(TrackingItem.order))
     for item in items[:-1]:
@@ -224,47 +295,81 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     )
     assert review.count() == len(items)  # the review, item by item, is on the request
 
-    with pytest.raises(GuardFailed) as refused:  # approval by who asked for it
+    with pytest.raises(GuardFailed) as refused:  # every item met: still not who asked
         services.transition(agq2, request.id, "aprobar")
     assert refused.value.guard == "not_requester"
     services.transition(agq, request.id, "aprobar")
     assert Ticket.get_by_id(request.id).state == "aprobado"
     assert Institution.get_by_id(institution.id).stage == "produccion"
+    # opened, returned with reasons, approved: one mail each (not for its own resend)
+    assert _about(request, NEW_AIQ_EMAIL) == [
+        "ticket_opened",
+        "state_changed",
+        "production_approved",
+    ]
+    outsiders.check(path, institution)
 
     # -- step 7: production
     production = next_step(request, "parametrizacion-produccion")
     path.append(production)
     assert production.requester_id == aiq.id
+    with pytest.raises(GuardFailed):
+        services.transition(aiq, production.id, "completar")
     for item in ("produccion_parametrizada", "correo_difundido"):
         services.set_checklist_item(aiq, production.id, item, True)
     services.transition(aiq, production.id, "completar")
+    outsiders.check(path, institution)
 
     # every stage has the date it was reached, in order; solicitud is when the oficio arrived
     reached = {
         c.stage: c.reached_at
-        for c in StageChange.select().where(StageChange.institution == institution.id)
+        for c in StageChange.select()
+        .where(StageChange.institution == institution.id)
+        .order_by(StageChange.id)
     }
     assert list(reached) == list(STAGES)
     assert reached["solicitud"] == solicitud.created_at
     assert sorted(reached.values()) == list(reached.values())
+    assert _pipeline_row(agq, "MINTUR")["reached"] == reached
+    overview = services.institution_overview(aiq, institution.id)
+    assert {s["key"]: s["at"] for s in overview["stages"]} == reached
 
     # -- support: an internal user's problem, escalated to SGE and answered
-    support = make_ticket(requester=interno, title="No puedo reasignar un documento")
+    support = services.open_ticket(
+        interno,
+        "soporte",
+        "No puedo reasignar un documento",
+        {
+            "categoria": "incidente",
+            "modulo": "bandeja_entrada",
+            "descripcion": "Al reasignar un oficio aparece un error de permisos.",
+            "adjunto": UploadedFile("captura.png", "image/png", b"captura"),
+        },
+    )
     path.append(support)
     assert support.queue_id == first_level.id
+    assert Attachment.get(Attachment.ticket == support.id).field_name == "adjunto"
     services.transition(focal, support.id, "atender")
+    with pytest.raises(PermissionDenied):  # the first level's to escalate, not the user's
+        services.transition(interno, support.id, "escalar", comment="Urgente")
+    with pytest.raises(GuardFailed):  # say what first level tried
+        services.transition(focal, support.id, "escalar")
     services.transition(
         focal, support.id, "escalar", comment="Probamos con otro navegador y otro usuario."
     )
     support = Ticket.get_by_id(support.id)
     escalation = Ticket.get(Ticket.parent == support.id)
     path.append(escalation)
+    assert escalation.type.slug == "escalamiento-sge"
     assert support.state == "esperando_sge" and support.waiting_on_id == escalation.id
+    assert support.queue_id == first_level.id  # the original waits in the first level
     assert escalation.queue_level == SECOND_LEVEL
     assert escalation.fields["descripcion"] == support.fields["descripcion"]
+    assert "otro navegador" in escalation.comments.get().body
     services.set_checklist_item(focal, escalation.id, "reprodujo", True)
     services.set_checklist_item(focal, escalation.id, "permisos", True)
     assert get_visible_ticket(interno, escalation.id) is None  # SGE's work, not the user's
+    outsiders.check(path, institution)
     services.transition(agq, escalation.id, "analizar")
     with pytest.raises(GuardFailed):  # SGE answers with the resolution
         services.transition(agq, escalation.id, "resolver")
@@ -274,22 +379,38 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     support = Ticket.get_by_id(support.id)
     assert (support.state, support.waiting_on_id) == ("resuelto", None)
     assert support.queue_id == first_level.id
+    answer = [c.body for c in visible_comments(interno, support)][-1]
+    assert "permiso de reasignación" in answer  # the resolution, where the user reads it
     told = mails_to(interno.email, "state_changed")[-1]
     assert told.ticket_id == support.id
     assert "permiso de reasignación" in told.context["comment"]
+    for person in (focal, aiq):  # the first level hears it is back, with the answer
+        (back,) = [r for r in mails_to(person.email, "returned") if r.ticket_id == support.id]
+        assert "permiso de reasignación" in back.context["comment"]
 
-    # -- nothing of it is visible to another institution
+    # -- nothing of it reached another institution, and nothing of it can be changed by it
+    outsiders.check(path, institution)
     for ticket in path:
-        for key in ("focal_b", "aiq_b", "interno_b"):
-            assert get_visible_ticket(user(key), ticket.id) is None, (key, ticket.title)
         with pytest.raises(NotFound):
             services.transition(user("aiq_b"), ticket.id, "completar")
         with pytest.raises(NotFound):
             services.add_comment(user("focal_b"), ticket.id, "¿Qué es esto?")
+        with pytest.raises(NotFound):
+            services.set_checklist_item(user("aiq_b"), ticket.id, "parametrizado", True)
+        with pytest.raises(NotFound):
+            services.update_fields(user("focal_b"), ticket.id, {}, None, title="x")
 
     # -- passwords never travel by mail
     assert assert_no_password_in_outbox(PASSWORD) > 20
     assert any(row.body for row in mails_to(NEW_AIQ_EMAIL))
+
+
+def _reminders(ticket: Ticket) -> list[str]:
+    return [
+        event
+        for event in _about(ticket, NEW_AIQ_EMAIL)
+        if event in ("deadline_near", "deadline_passed")
+    ]
 
 
 def test_rejected_oficio_keeps_its_reason_and_creates_nothing(app):
@@ -342,7 +463,7 @@ def test_only_an_agq_registers_for_someone_else(app):
 
 
 def test_step_four_deadline_counts_from_step_three_not_from_training(app):
-    """A step 3 that waits a week still gives the AIQ its full 15 days."""
+    """A step 3 that took a week still gives the AIQ its full 15 days from its completion."""
     agq = user("agq")
     solicitud = services.open_ticket(agq, "solicitud-uso", "Solicitud MINTUR", oficio_fields())
     services.transition(agq, solicitud.id, "aceptar")
@@ -351,9 +472,17 @@ def test_step_four_deadline_counts_from_step_three_not_from_training(app):
         services.set_checklist_item(agq, training.id, key, True)
     services.transition(agq, training.id, "completar")
     setup = next_step(training, "ambiente-capacitacion")
-    age_ticket(setup.id, 7)
+    # the calendar: training ended and step 3 opened a week ago
+    week = dt.timedelta(days=7)
+    closed = Ticket.get_by_id(training.id).closed_at - week
+    Ticket.update(closed_at=closed).where(Ticket.id == training.id).execute()
+    Ticket.update(created_at=closed).where(Ticket.id == setup.id).execute()
     for key in ("institucion_creada", "usuario_admin", "plantilla_seguimiento"):
         services.set_checklist_item(agq, setup.id, key, True)
     services.transition(agq, setup.id, "completar")
+    setup = Ticket.get_by_id(setup.id)
     step4 = next_step(setup, "parametrizacion-capacitacion")
-    assert abs((step4.due_at - now()) - dt.timedelta(days=15)) < dt.timedelta(seconds=5)
+    assert setup.closed_at - closed >= week
+    assert dt.timedelta(0) <= step4.due_at - (setup.closed_at + dt.timedelta(days=15))
+    assert step4.due_at - (setup.closed_at + dt.timedelta(days=15)) <= dt.timedelta(seconds=5)
+    assert not step4.is_overdue
