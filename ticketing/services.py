@@ -809,7 +809,7 @@ def _apply_transition(actor, ticket, name, comment, expected_version, *, check_r
         for effect in tr.get("effects", []):
             _apply_effect(actor, ticket, effect, comment=comment)
         _notify(
-            "state_changed",
+            "rejected" if target["category"] == REJECTED else "state_changed",
             ticket,
             ["requester"],
             actor,

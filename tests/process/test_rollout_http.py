@@ -268,7 +268,7 @@ def test_whole_path_over_http(app, client, auth):
     assert state(request.id) == "solicitado"
     transition(client, request.id, "devolver", comment="Falta capacitar a los usuarios finales.")
     assert state(request.id) == "devuelto"
-    (returned,) = [r for r in mails_to(NEW_AIQ_EMAIL, "state_changed") if r.ticket_id == request.id]
+    (returned,) = [r for r in mails_to(NEW_AIQ_EMAIL, "rejected") if r.ticket_id == request.id]
     assert "Falta capacitar a los usuarios finales." in returned.body
     sign_in(client, NEW_AIQ_EMAIL, NEW_AIQ_PASSWORD)
     page = text_of(client.get(f"/ticket/{request.id}/"))

@@ -277,9 +277,10 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     )
     request = Ticket.get_by_id(request.id)
     assert request.state == "devuelto" and request.state_category == "waiting"
-    returned = mails_to(NEW_AIQ_EMAIL, "state_changed")[-1]
+    returned = mails_to(NEW_AIQ_EMAIL, "rejected")[-1]  # "Solicitud rechazada", with the reason
     assert "Faltan los perfiles" in returned.context["comment"]
-    assert _about(request, NEW_AIQ_EMAIL) == ["ticket_opened", "state_changed"]  # told once
+    assert "Motivo: Faltan los perfiles" in returned.body
+    assert _about(request, NEW_AIQ_EMAIL) == ["ticket_opened", "rejected"]  # told once
     services.transition(aiq, request.id, "reenviar", comment="Perfiles asignados.")
     assert "state_changed" in _about(request, agq.email)
 
@@ -304,7 +305,7 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     # opened, returned with reasons, approved: one mail each (not for its own resend)
     assert _about(request, NEW_AIQ_EMAIL) == [
         "ticket_opened",
-        "state_changed",
+        "rejected",
         "production_approved",
     ]
     outsiders.check(path, institution)
