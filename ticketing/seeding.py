@@ -60,7 +60,7 @@ def ensure_sge(data: dict | None = None) -> Institution:
                 level=SECOND_LEVEL,
                 name="Mesa de ayuda SGE (segundo nivel)",
                 email=data.get("queue_email"),
-                default_type_slug="escalamiento-sge",
+                default_type_slug=data.get("queue_default_type"),  # mail in: see quipux.yaml
             )
     return institution
 
