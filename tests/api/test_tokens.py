@@ -8,7 +8,7 @@ from tests.api.conftest import assert_error
 from tests.conftest import make_ticket, user
 from ticketing.api.tokens import create_token, revoke_token, tokens_of
 from ticketing.errors import NotFound, ValidationFailed
-from ticketing.models import ApiToken, User
+from ticketing.models import ApiToken, Comment, Ticket, User
 
 
 def test_token_is_stored_only_as_its_sha256(app):
@@ -34,15 +34,13 @@ def test_token_sees_exactly_what_its_owner_sees(app, api):
     assert api.get(f"/tickets/{neighbour.id}", "interno").status_code == 404
 
 
-@pytest.mark.parametrize(
-    "header",
-    [None, "", "Bearer", "Bearer ", "Bearer nope", "Basic Zm9jYWw6eA==", "bearer mesa_x"],
-)
-def test_missing_or_unknown_token_is_401(app, api, header):
-    headers = {"Authorization": header} if header is not None else {}
-    response = api.get("/tickets", key=None, headers=headers)
-    assert_error(response, 401, "unauthorized")
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+def test_missing_or_unknown_token_is_401(app, api):
+    headers = [None, "", "Bearer", "Bearer ", "Bearer nope", "Basic Zm9jYWw6eA==", "bearer mesa_x"]
+    for header in headers:
+        sent = {"Authorization": header} if header is not None else {}
+        response = api.get("/tickets", key=None, headers=sent)
+        assert_error(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), header
 
 
 def test_revoked_token_and_inactive_owner_are_401(app, api):
@@ -51,8 +49,17 @@ def test_revoked_token_and_inactive_owner_are_401(app, api):
     headers = {"Authorization": f"Bearer {secret}"}
     assert api.get(f"/tickets/{ticket.id}", key=None, headers=headers).status_code == 200
 
-    revoke_token(user("focal"), row.id)
-    assert_error(api.get(f"/tickets/{ticket.id}", key=None, headers=headers), 401)
+    revoke_token(user("focal"), row.id)  # the very next request, read or write, is refused
+    for method, path, body in [
+        ("GET", f"/tickets/{ticket.id}", None),
+        ("GET", "/tickets", None),
+        ("POST", f"/tickets/{ticket.id}/comments", {"body": "tarde"}),
+    ]:
+        response = api.call(method, path, key=None, headers=headers, json=body)
+        assert_error(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert Comment.select().count() == 0
+    assert revoke_token(user("focal"), row.id).revoked_at is not None  # idempotent
 
     _row, live = create_token(user("focal"))
     User.update(active=False).where(User.id == user("focal").id).execute()
@@ -60,12 +67,6 @@ def test_revoked_token_and_inactive_owner_are_401(app, api):
         f"/tickets/{ticket.id}", key=None, headers={"Authorization": f"Bearer {live}"}
     )
     assert_error(response, 401)
-
-
-def test_a_signed_in_browser_session_is_not_an_api_credential(app, api, auth):
-    ticket = make_ticket()
-    auth.login("focal")
-    assert_error(api.get(f"/tickets/{ticket.id}", key=None), 401)
 
 
 def test_use_is_recorded(app, api):
@@ -111,10 +112,14 @@ def test_cli_prints_a_working_token_once(app, api):
     assert response.status_code == 401
 
 
-def test_cli_refuses_an_unknown_person(app):
+def test_cli_refuses_an_unknown_or_inactive_person(app):
     result = app.test_cli_runner().invoke(args=["tokens", "create", "nadie@insta.ec"])
     assert result.exit_code == 1
     assert "nadie@insta.ec" in result.output
+    User.update(active=False).where(User.id == user("focal").id).execute()
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "focal@insta.ec"])
+    assert result.exit_code == 1
+    assert "La cuenta está desactivada." in result.output
     assert ApiToken.select().count() == 0
 
 
@@ -127,3 +132,50 @@ def test_an_api_call_never_touches_the_browser_session(app, client, auth, api):
     page = client.get("/tokens/")
     assert "FOCAL INSTA" in page.get_data(as_text=True)
     assert client.get(f"/ticket/{ticket.id}/").status_code == 404
+
+
+def test_a_session_cookie_alone_never_reads_or_writes_with_or_without_csrf(app, api, auth):
+    """The API reads only the token: a signed-in browser (or a forged cross-site form) is 401."""
+    ticket = make_ticket()
+    auth.login("focal")
+    before = (Ticket.select().count(), Ticket.get_by_id(ticket.id).version)
+    for csrf in (False, True):
+        app.config["WTF_CSRF_ENABLED"] = csrf
+        try:
+            responses = [
+                api.get(f"/tickets/{ticket.id}", key=None),
+                api.post(
+                    "/tickets",
+                    key=None,
+                    json={"type": "soporte", "title": "x", "fields": {}},
+                ),
+                api.patch(f"/tickets/{ticket.id}", key=None, json={"version": 1, "title": "y"}),
+                api.post(f"/tickets/{ticket.id}/transitions", key=None, json={"name": "atender"}),
+                api.post(f"/tickets/{ticket.id}/comments", key=None, json={"body": "x"}),
+                api.post(
+                    f"/tickets/{ticket.id}/comments",
+                    key=None,
+                    data={"body": "forjado"},
+                    content_type="application/x-www-form-urlencoded",
+                ),
+                api.put(f"/tickets/{ticket.id}/assignee", key=None, json={"assignee": None}),
+            ]
+        finally:
+            app.config["WTF_CSRF_ENABLED"] = False
+        for response in responses:
+            assert_error(response, 401, "unauthorized")  # never CSRF's 400: not a session
+            assert response.headers["WWW-Authenticate"] == 'Bearer realm="mesa"'
+    assert (Ticket.select().count(), Ticket.get_by_id(ticket.id).version) == before
+
+
+def test_a_token_works_beside_a_session_of_someone_else(app, api, auth):
+    """A Bearer call from a signed-in browser acts as the token's owner, not the session's."""
+    ticket = make_ticket(user("interno"))
+    auth.login("focal")
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        refused = api.post(f"/tickets/{ticket.id}/transitions", "interno", json={"name": "atender"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert_error(refused, 403, "forbidden")  # the requester may not take it; focal could
+    assert Ticket.get_by_id(ticket.id).state == "nuevo"

@@ -238,6 +238,19 @@ ERRORS = {
 }
 
 
+def _error_response(code: str, text: str) -> dict:
+    response = {"description": text, "content": _json(_ref("Error"))}
+    if code == "401":
+        response["headers"] = {
+            "WWW-Authenticate": {
+                "description": 'always `Bearer realm="mesa"`',
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        }
+    return response
+
+
 def _errors(*codes: int) -> dict:
     return {str(code): {"$ref": f"#/components/responses/E{code}"} for code in codes}
 
@@ -281,9 +294,12 @@ def _paths() -> dict:
             "get": {
                 "operationId": "listTickets",
                 "summary": "Visible tickets, oldest change first, a page at a time",
-                "description": "Ordered by (updated_at, id) ascending, so a client that follows "
-                "`next_cursor` never misses a ticket changed while it pages, and can poll "
-                "with `updated_since`. A page costs the same few queries at any size.",
+                "description": "Ordered by (updated_at, id) ascending, paged by key, not by "
+                "offset: following `next_cursor` skips and repeats nothing when tickets are "
+                "added or changed meanwhile; those come after the cursor (a changed one again, "
+                "with its new `version`). `updated_at` has one-second resolution: to poll, "
+                "pass the last `updated_at` seen as `updated_since` (inclusive) and skip "
+                "(id, version) pairs already seen. A page costs the same queries at any size.",
                 "parameters": [
                     {
                         "name": "queue",
@@ -312,8 +328,10 @@ def _paths() -> dict:
                     {
                         "name": "updated_since",
                         "in": "query",
-                        "description": "only tickets changed at or after this moment (ISO 8601)",
-                        "schema": STAMP,
+                        "description": "only tickets changed at or after this moment: an "
+                        "ISO 8601 date or date-time, e.g. `2025-01-31T12:00:00Z`; without an "
+                        "offset it is UTC",
+                        "schema": TEXT,
                     },
                     {
                         "name": "cursor",
@@ -552,9 +570,6 @@ def spec() -> dict:
                 "Event": EVENT,
                 "Institution": INSTITUTION,
             },
-            "responses": {
-                f"E{code}": {"description": text, "content": _json(_ref("Error"))}
-                for code, text in ERRORS.items()
-            },
+            "responses": {f"E{code}": _error_response(code, text) for code, text in ERRORS.items()},
         },
     }

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 
 from flask import Blueprint, g, jsonify, request, send_file, url_for
 from flask_babel import gettext as _
@@ -27,11 +28,10 @@ from ticketing.api.errors import (
 from ticketing.api.tokens import user_for_token
 from ticketing.errors import DomainError, NotFound, ValidationFailed
 from ticketing.fields import UploadedFile
-from ticketing.models import Attachment, Blob, Institution, Ticket, TicketType
+from ticketing.models import Attachment, Blob, Ticket, TicketType
 from ticketing.visibility import (
     get_visible_ticket,
     visible_attachments,
-    visible_institutions,
     visible_tickets,
 )
 
@@ -42,6 +42,7 @@ bp.register_error_handler(Exception, unexpected_error)  # a bug: logged, answere
 
 ID_MAX = 2**31 - 1  # ids and versions are 32-bit integer columns
 PAGE_DEFAULT, PAGE_MAX = 25, 100
+MAX_DEPTH = 16  # nesting levels a request body may use; no field kind needs more than two
 PUBLIC_ENDPOINTS = {"api.openapi"}
 
 
@@ -95,8 +96,10 @@ def _invalid_text(value) -> str | None:
     return None
 
 
-def _check_values(value, where: str) -> None:
-    """Refuse text no database column can hold and numbers JSON cannot carry."""
+def _check_values(value, where: str, depth: int = 0) -> None:
+    """Refuse text no database column can hold, numbers JSON cannot carry, deep nesting."""
+    if depth > MAX_DEPTH:
+        raise _bad({where: _("Demasiados niveles de anidación.")})
     if isinstance(value, str):
         problem = _invalid_text(value)
         if problem:
@@ -105,11 +108,19 @@ def _check_values(value, where: str) -> None:
         raise _bad({where: _("Número fuera de rango.")})
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_values(key, where)
-            _check_values(item, where)
+            _check_values(key, where, depth + 1)
+            _check_values(item, where, depth + 1)
     elif isinstance(value, list):
         for item in value:
-            _check_values(item, where)
+            _check_values(item, where, depth + 1)
+
+
+def _parse_json(text: str | bytes):
+    """JSON text as Python, or BadInput (nesting past the parser's depth included)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadInput(_("El cuerpo debe ser un objeto JSON.")) from None
 
 
 def _check_query_text() -> None:
@@ -118,7 +129,14 @@ def _check_query_text() -> None:
             raise _bad({name: _("El texto contiene caracteres no permitidos.")})
 
 
-_TRUE, _FALSE = {"true", "1", "on", "yes"}, {"false", "0", "off", "no", ""}
+# exactly what the description allows: JSON's spellings, ASCII digits (int() would also
+# take "1_000", " 7" or other scripts' digits, which the description calls invalid)
+_BOOLEANS = {"true": True, "false": False}
+_INTEGER = re.compile(r"-?[0-9]{1,12}")
+
+
+def _parse_int(text: str) -> int | None:
+    return int(text) if _INTEGER.fullmatch(text) else None
 
 
 def _coerce_form(kind: str, text: str, name: str):
@@ -126,22 +144,20 @@ def _coerce_form(kind: str, text: str, name: str):
     if kind == "str":
         return text
     if kind == "bool":
-        if text.strip().lower() in _TRUE:
-            return True
-        if text.strip().lower() in _FALSE:
-            return False
+        if text in _BOOLEANS:
+            return _BOOLEANS[text]
         raise _bad({name: _("Debe ser true o false.")})
     if kind in ("int", "int_or_null"):
-        if kind == "int_or_null" and text.strip().lower() in ("", "null"):
+        if kind == "int_or_null" and text in ("", "null"):
             return None
-        try:
-            return int(text)
-        except ValueError:
-            raise _bad({name: _("Debe ser un número entero.")}) from None
+        value = _parse_int(text)
+        if value is None:
+            raise _bad({name: _("Debe ser un número entero.")})
+        return value
     if kind == "object":
         try:
             return json.loads(text) if text.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _bad({name: _("Debe ser un objeto JSON.")}) from None
     raise AssertionError(kind)
 
@@ -178,7 +194,8 @@ def read_body(spec: dict[str, tuple[str, bool]], *, multipart=False) -> dict:
             else:
                 data[name] = request.form[name]
     else:
-        data = request.get_json(force=True, silent=True)
+        # parsed here, not by request.get_json: its `silent` lets a RecursionError through
+        data = _parse_json(request.get_data(cache=True))
         if not isinstance(data, dict):
             raise BadInput(_("El cuerpo debe ser un objeto JSON."))
     errors = {}
@@ -290,9 +307,14 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         moment, ticket_id = json.loads(text)
         moment = dt.datetime.fromisoformat(moment)
-        if not isinstance(ticket_id, int) or not 0 <= ticket_id <= ID_MAX or moment.tzinfo:
+        if (
+            isinstance(ticket_id, bool)
+            or not isinstance(ticket_id, int)
+            or not 0 <= ticket_id <= ID_MAX
+            or moment.tzinfo
+        ):
             raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, RecursionError, binascii.Error):
         raise _bad({"cursor": _("Cursor inválido.")}) from None
     return moment, ticket_id
 
@@ -301,10 +323,9 @@ def _int_arg(name: str, low: int, high: int) -> int | None:
     text = request.args.get(name)
     if text is None or text == "":
         return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise _bad({name: _("Debe ser un número entero.")}) from None
+    value = _parse_int(text)
+    if value is None:
+        raise _bad({name: _("Debe ser un número entero.")})
     if not low <= value <= high:
         raise _bad({name: _("Debe estar entre %(a)s y %(b)s.", a=low, b=high)})
     return value
@@ -482,12 +503,11 @@ def attachment(ticket_id, attachment_id):
 
 @bp.get("/institutions/<int:institution_id>")
 def institution(institution_id):
-    found = None
-    if 1 <= institution_id <= ID_MAX:
-        found = visible_institutions(actor()).where(Institution.id == institution_id).first()
-    if found is None:
+    if not 1 <= institution_id <= ID_MAX:
         raise NotFound(_("La institución no existe o no está a su alcance."))
-    return jsonify(serializers.institution_detail(found))
+    # the service behind the UI's institution page decides who may see it
+    overview = services.institution_overview(actor(), institution_id)
+    return jsonify(serializers.institution_detail(overview["institution"]))
 
 
 # ---------------------------------------------------------------- description
