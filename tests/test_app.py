@@ -259,6 +259,11 @@ def test_migrations_build_the_schema_the_models_describe(app, tmp_path):
             for fields, _unique in model._meta.indexes:
                 columns = tuple(model._meta.fields[f].column_name for f in fields)
                 assert columns in indexes, f"{model._meta.table_name} lacks index {columns}"
+            for field in model._meta.sorted_fields:  # index=True / unique=True columns
+                if (field.index or field.unique) and not field.primary_key:
+                    assert (field.column_name,) in indexes, (
+                        f"{model._meta.table_name} lacks index ({field.column_name},)"
+                    )
         # a second upgrade has nothing to do
         assert Router(database, migrate_dir=str(MIGRATIONS_DIR), ignore=["basemodel"]).run() == []
     finally:

@@ -264,7 +264,7 @@ class Ticket(BaseModel):
     title = pw.CharField(max_length=255)
     fields = JSONField(default=dict)
     checklist = JSONField(default=dict)  # key -> {done, by, at, comment, scheduled_at}
-    state = pw.CharField(max_length=64)
+    state = pw.CharField(max_length=64, index=True)
     state_category = pw.CharField(max_length=16, default=OPEN)
     queue = pw.ForeignKeyField(Queue, backref="tickets", index=True)
     queue_level = pw.SmallIntegerField(default=FIRST_LEVEL)

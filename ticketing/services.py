@@ -28,6 +28,7 @@ from ticketing.errors import (
 from ticketing.fields import (
     FieldError,
     UploadedFile,
+    clean_value,
     clean_values,
     is_blank,
     normalize_cedula,
@@ -35,6 +36,7 @@ from ticketing.fields import (
 )
 from ticketing.models import (
     ACTIVE_CATEGORIES,
+    AGENT_ROLES,
     AGQ,
     AIQ,
     DONE,
@@ -354,6 +356,10 @@ def open_ticket(
         raise PermissionDenied(_("Su rol no puede abrir tickets de este tipo."))
     institution_id = _effect["institution_id"] if _effect else actor.institution_id
     requester = _effect["requester"] if _effect else actor
+    # the institution's stage is checked before the form: filling it in would be in vain
+    refusal = _stage_refusal(defn.get("on_open"), Institution.get_by_id(institution_id))
+    if refusal is not None:
+        raise Conflict(refusal)
     errors = {}
     title = (title or "").strip()
     if not title:
@@ -440,6 +446,8 @@ def update_fields(actor, ticket_id, raw_fields: dict, expected_version: int, tit
     )
     if title is not None and not title.strip():
         errors["title"] = _("Este campo es obligatorio.")
+    elif title is not None and len(title.strip()) > 255:
+        errors["title"] = _("Máximo %(n)s caracteres.", n=255)
     if errors:
         raise ValidationFailed(_("Revise los campos marcados."), fields=errors)
     with unit_of_work():
@@ -570,6 +578,9 @@ def add_comment(actor, ticket_id, body, *, internal=False, files=(), source="web
 # ---------------------------------------------------------------- checklist
 
 
+SCHEDULE_FIELD = {"name": "scheduled_at", "label": "Fecha", "kind": "datetime", "required": True}
+
+
 def set_checklist_item(
     actor, ticket_id, key, done: bool, *, comment=None, attachment=None, scheduled_at=None
 ):
@@ -596,6 +607,11 @@ def set_checklist_item(
         )
     if scheduled_at is not None and not item.get("schedulable"):
         raise ValidationFailed(_("Este ítem no lleva fecha."))
+    if scheduled_at is not None:  # it is mailed to people: a date, never free text
+        try:
+            scheduled_at = clean_value(SCHEDULE_FIELD, scheduled_at)
+        except FieldError as exc:
+            raise ValidationFailed(exc.message, fields={"scheduled_at": exc.message}) from None
     with unit_of_work():
         state = dict(ticket.checklist.get(key) or {})
         before = bool(state.get("done"))
@@ -611,9 +627,8 @@ def set_checklist_item(
             state["filename"] = stored.filename
         schedule_changed = False
         if scheduled_at is not None:
-            text = scheduled_at if isinstance(scheduled_at, str) else scheduled_at.isoformat()
-            schedule_changed = state.get("scheduled_at") != text
-            state["scheduled_at"] = text
+            schedule_changed = state.get("scheduled_at") != scheduled_at
+            state["scheduled_at"] = scheduled_at
         checklist = dict(ticket.checklist)
         checklist[key] = state
         _save(ticket, None, checklist=checklist)
@@ -1323,7 +1338,9 @@ def _as_datetime(value):
 
 def institution_overview(actor, institution_id) -> dict:
     """One institution as `actor` may see it: its stages with dates, its rollout tickets
-    and its plantilla de seguimiento."""
+    and its plantilla de seguimiento. Internal users follow their own tickets, not this."""
+    if actor is not SYSTEM and actor.role not in AGENT_ROLES:
+        raise NotFound(_("La institución no existe o no está a su alcance."))
     try:
         institution = (
             visible_institutions(actor).where(Institution.id == int(institution_id)).first()

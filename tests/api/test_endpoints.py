@@ -315,7 +315,8 @@ def test_institution_with_its_stage_history(app, api):
     a = Institution.get(Institution.sigla == "INSTA")
     b = Institution.get(Institution.sigla == "INSTB")
     services.set_stage(a.id, "paso_produccion")
-    body = api.get(f"/institutions/{a.id}", "interno").get_json()
+    assert_error(api.get(f"/institutions/{a.id}", "interno"), 404, "not_found")  # as in the UI
+    body = api.get(f"/institutions/{a.id}", "focal").get_json()
     assert body["sigla"] == "INSTA" and body["ruc"] == "1760000230001"
     assert [s["stage"] for s in body["stage_history"]] == ["produccion", "paso_produccion"]
     assert body["stage"] == "paso_produccion" and body["stage_label"] == "Paso a producción"

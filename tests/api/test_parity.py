@@ -282,11 +282,7 @@ def test_ui_and_api_hide_the_same_tickets_and_institutions(app, client, auth, ap
     assert _snapshot(theirs.id) == before
     differ = {who for who, (in_ui, in_api) in own_institution.items() if in_ui != in_api}
     assert own_institution["focal"] == own_institution["aiq"] == (200, 200)
-    if differ == {"interno"} and own_institution["interno"] == (404, 200):
-        pytest.xfail(
-            "the institution page narrows visible_institutions by role in the view "
-            "(InstitutionPageView.roles); the rule belongs in services.institution_overview"
-        )
+    assert own_institution["interno"] == (404, 404)  # they follow their own tickets only
     assert not differ, own_institution
 
 
@@ -323,11 +319,6 @@ def test_ui_and_api_offer_the_same_ticket_types(app, client, auth, api):
 VALID_FIELDS = {"paso-produccion": {"resumen": "Parametrizado y capacitados los focales."}}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.set_checklist_item stores any text as a course date; only the API "
-    "adapter checks it (the rule belongs in the service, then the API's copy goes)",
-)
 def test_ui_and_api_refuse_a_course_date_that_is_not_a_date(app, client, auth, api):
     ticket_id = _training()
     auth.login("agq")

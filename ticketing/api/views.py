@@ -393,12 +393,10 @@ def update_ticket(ticket_id):
         {"fields": ("object", False), "title": ("str", False), "version": ("int", True)},
         multipart=True,
     )
-    title = data.get("title")
-    if title is not None and len(title.strip()) > 255:
-        message = _("Máximo %(n)s caracteres.", n=255)
-        raise ValidationFailed(_("Revise los campos marcados."), fields={"title": message})
     raw = _fields_with_files(data.get("fields") or {})
-    services.update_fields(actor(), _ticket_id(ticket_id), raw, data["version"], title=title)
+    services.update_fields(
+        actor(), _ticket_id(ticket_id), raw, data["version"], title=data.get("title")
+    )
     return _detail(ticket_id)
 
 
@@ -412,17 +410,6 @@ def checklist_item(ticket_id, item):
     if len(files) > 1:
         message = _("Adjunte un solo archivo.")
         raise ValidationFailed(message, fields={"attachment": message})
-    scheduled = data.get("scheduled_at")
-    if scheduled is not None:
-        try:
-            scheduled = (
-                dt.datetime.fromisoformat(scheduled.strip())
-                .replace(second=0, microsecond=0, tzinfo=None)
-                .isoformat(timespec="minutes")
-            )
-        except ValueError:
-            message = _("Escriba una fecha y hora válidas (AAAA-MM-DD HH:MM).")
-            raise ValidationFailed(message, fields={"scheduled_at": message}) from None
     services.set_checklist_item(
         actor(),
         _ticket_id(ticket_id),
@@ -430,7 +417,7 @@ def checklist_item(ticket_id, item):
         data["done"],
         comment=data.get("comment"),
         attachment=files[0] if files else None,
-        scheduled_at=scheduled,
+        scheduled_at=data.get("scheduled_at"),
     )
     return _detail(ticket_id)
 
