@@ -30,7 +30,11 @@ SETTINGS: dict[str, tuple[object, str]] = {
     "BABEL_DEFAULT_LOCALE": ("es", "UI language when the user has not chosen one"),
     "MAX_ATTACHMENT_MB": (10, "largest attachment accepted, in MiB"),
     "MAX_MAIL_IN_KB": (15 * 1024, "largest inbound mail accepted by mail-in, in KiB"),
-    "OUTBOX_SWEEP_AFTER_SECONDS": (300, "pending outbox rows older than this are re-enqueued"),
+    "OUTBOX_SWEEP_AFTER_SECONDS": (
+        300,
+        "pending rows, and rows a deliverer claimed, older than this are re-enqueued; keep it"
+        " above the delivery job timeout (6 × MAIL_TIMEOUT, at least 60 s)",
+    ),
     "OUTBOX_MAX_ATTEMPTS": (5, "send attempts before an outbox row is marked failed"),
     "REMINDER_DAYS_BEFORE": (3, "days before a due date when the first reminder goes out"),
     "SEED_DEMO": (None, "load demo institutions and accounts; unset: only on the embedded default"),
