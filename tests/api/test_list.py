@@ -3,8 +3,6 @@
 import datetime as dt
 from collections import Counter
 
-import pytest
-
 from tests.conftest import make_ticket, user
 from ticketing import services
 from ticketing.db import count_queries, db

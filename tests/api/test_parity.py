@@ -9,8 +9,6 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
 from tests.api.conftest import assert_error
 from tests.conftest import make_ticket, text_of, user
 from ticketing import services
