@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from admin.base import RoleView
+from admin.tickets import attach_errors
 from ticketing import services
 from ticketing.errors import DomainError, NotFound, ValidationFailed
 from ticketing.fields import build_form_class, make_form, raw_from_form
@@ -110,10 +111,7 @@ class InstitutionPageView(RoleView):
                     on_behalf_of=chosen or 0,
                 )
             except ValidationFailed as exc:
-                for name, message in exc.fields.items():
-                    key = "title" if name == "title" else f"f_{name}"
-                    if key in form:
-                        form[key].errors = list(form[key].errors or []) + [message]
+                attach_errors(form, exc)
                 flash(exc.message, "error")
             except DomainError as exc:
                 flash(exc.message, "error")

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from peewee import JOIN, Case, fn
+from peewee import Case, fn
 
 from admin.base import FilterFormMixin, ListFilter, RoleView, ScopedModelView
 from ticketing import services
@@ -31,7 +31,6 @@ from ticketing.models import (
     Institution,
     Ticket,
     TicketType,
-    TicketTypeVersion,
     User,
     now,
 )
@@ -43,44 +42,10 @@ from ticketing.visibility import (
     visible_events,
     visible_institutions,
     visible_tickets,
+    with_list_relations,
 )
 
 STATE_BADGES = {"open": "primary", "waiting": "warning", "done": "success", "rejected": "secondary"}
-
-
-def _with_relations(query):
-    """Join what a list row shows, so a page costs the same few queries at any size."""
-    requester, assignee = User.alias(), User.alias()
-    return (
-        query.select_extend(
-            TicketType.id,
-            TicketType.name,
-            TicketTypeVersion.id,
-            TicketTypeVersion.definition,
-            Institution.id,
-            Institution.sigla,
-            requester.id,
-            requester.full_name,
-            assignee.id,
-            assignee.full_name,
-        )
-        .join(TicketType, on=(Ticket.type == TicketType.id), attr="type")
-        .switch(Ticket)
-        .join(
-            TicketTypeVersion, on=(Ticket.type_version == TicketTypeVersion.id), attr="type_version"
-        )
-        .switch(Ticket)
-        .join(Institution, on=(Ticket.institution == Institution.id), attr="institution")
-        .switch(Ticket)
-        .join(requester, on=(Ticket.requester == requester.id), attr="requester")
-        .switch(Ticket)
-        .join(
-            assignee,
-            on=(Ticket.assignee == assignee.id),
-            attr="assignee",
-            join_type=JOIN.LEFT_OUTER,
-        )
-    )
 
 
 def state_label(ticket) -> str:
@@ -269,7 +234,7 @@ class TicketListView(FilterFormMixin, ScopedModelView):
         return visible_tickets(current_user)
 
     def scope(self):
-        query = self.apply_filters(_with_relations(self.base_query()))
+        query = self.apply_filters(with_list_relations(self.base_query()))
         reference = g.get("mesa_reference")
         if reference is not None:
             query = query.where(Ticket.id == reference)
@@ -385,7 +350,7 @@ class NewTicketView(RoleView):
                     current_user, slug, form.title.data, raw_from_form(form)
                 )
             except ValidationFailed as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
                 flash(exc.message, "error")
             except DomainError as exc:
                 flash(exc.message, "error")
@@ -399,7 +364,8 @@ class NewTicketView(RoleView):
         )
 
 
-def _attach_errors(form, exc: ValidationFailed):
+def attach_errors(form, exc: ValidationFailed):
+    """Put a refusal's per-field messages beside the generated form's fields."""
     for name, message in exc.fields.items():
         key = "title" if name == "title" else f"f_{name}"
         if key in form:
@@ -675,7 +641,7 @@ class TicketPageView(RoleView):
                     current_user, ticket_id, raw, request.form.get("version"), title=form.title.data
                 )
             except ValidationFailed as exc:
-                _attach_errors(form, exc)
+                attach_errors(form, exc)
                 flash(exc.message, "error")
             except DomainError as exc:
                 flash(exc.message, "error")

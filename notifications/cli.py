@@ -6,23 +6,9 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from ticketing.db import db
+from ticketing.db import connected, db
 
 EX_TEMPFAIL = 75  # sysexits.h: the mail server defers and retries
-
-
-def _connected(fn):
-    def wrapper(*args, **kwargs):
-        opened = db.connect(reuse_if_open=True)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if opened and not db.is_closed():
-                db.close()
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 def register(app: Flask) -> None:
@@ -60,7 +46,7 @@ def register(app: Flask) -> None:
     outbox = AppGroup("outbox", help="The outbox of notification mail.")
 
     @outbox.command("sweep")
-    @_connected
+    @connected
     def outbox_sweep():
         """Re-enqueue (or, without Redis, send) mail left pending past the delay."""
         from notifications.jobs import sweep
@@ -70,7 +56,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox)
 
     @app.cli.command("reminders")
-    @_connected
+    @connected
     def reminders():
         """Queue the deadline reminders now due (running it twice sends nothing twice)."""
         from notifications.reminders import send_reminders

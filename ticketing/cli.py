@@ -6,21 +6,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from ticketing.db import db
-
-
-def _connected(fn):
-    def wrapper(*args, **kwargs):
-        opened = db.connect(reuse_if_open=True)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            if opened and not db.is_closed():
-                db.close()
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
+from ticketing.db import connected
 
 
 def _fail(error) -> None:
@@ -35,7 +21,7 @@ def register(app: Flask) -> None:
     dbgroup = AppGroup("db", help="Database schema.")
 
     @dbgroup.command("upgrade")
-    @_connected
+    @connected
     def db_upgrade():
         """Apply pending schema migrations."""
         from ticketing.seeding import upgrade
@@ -47,7 +33,7 @@ def register(app: Flask) -> None:
 
     @app.cli.command("seed")
     @click.option("--demo", is_flag=True, help="Also load the demo institutions and accounts.")
-    @_connected
+    @connected
     def seed_command(demo):
         """Load SGE and the Quipux process (idempotent)."""
         from ticketing.process_io import ImportErrors
@@ -69,7 +55,7 @@ def register(app: Flask) -> None:
     @click.option("--cedula", prompt="Cédula")
     @click.option("--email", prompt="Correo electrónico")
     @click.password_option()
-    @_connected
+    @connected
     def create_admin(name, cedula, email, password):
         """Create an AGQ account in SGE."""
         from ticketing import services
@@ -102,7 +88,7 @@ def register(app: Flask) -> None:
     @click.option("--institution", required=True, help="RUC or sigla")
     @click.option("--cargo", default="")
     @click.option("--password", default=None, help="Omit to mail an invitation instead.")
-    @_connected
+    @connected
     def users_create(name, cedula, email, role, institution, cargo, password):
         """Add a person to an institution (by RUC or sigla)."""
         from ticketing import services
@@ -144,7 +130,7 @@ def register(app: Flask) -> None:
     process = AppGroup("process", help="Import and export the process definition.")
 
     @process.command("export")
-    @_connected
+    @connected
     def process_export():
         """Write the whole process as YAML to stdout."""
         from ticketing.process_io import dump_yaml, export_process
@@ -153,7 +139,7 @@ def register(app: Flask) -> None:
 
     @process.command("import")
     @click.argument("path", type=click.File("r", encoding="utf-8"))
-    @_connected
+    @connected
     def process_import(path):
         """Import a process file (idempotent, all or nothing)."""
         from ticketing.process_io import ImportErrors, import_process, parse

@@ -1,5 +1,6 @@
 """The database handle: one proxy bound at app creation, connections per request."""
 
+import functools
 import json
 import threading
 from contextlib import contextmanager
@@ -54,6 +55,21 @@ def count_queries():
         yield statements
     finally:
         _counter.value = previous
+
+
+def connected(fn):
+    """Run a CLI command with a database connection, closed afterwards if it opened one."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        opened = db.connect(reuse_if_open=True)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if opened and not db.is_closed():
+                db.close()
+
+    return wrapper
 
 
 def make_database(url: str) -> peewee.Database:

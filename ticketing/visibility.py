@@ -1,5 +1,7 @@
 """Who may see what: every path that reads tickets or people starts from these queries."""
 
+from peewee import JOIN
+
 from ticketing.models import (
     AGQ,
     AIQ,
@@ -7,6 +9,8 @@ from ticketing.models import (
     SECOND_LEVEL,
     Institution,
     Ticket,
+    TicketType,
+    TicketTypeVersion,
     User,
 )
 
@@ -25,6 +29,43 @@ def visible_tickets(user):
     if user.role in (FOCAL, AIQ):
         return query.where(Ticket.institution == user.institution_id)
     return query.where(Ticket.requester == user.id)
+
+
+def with_list_relations(query):
+    """Join what a list row shows (type, version, institution, people) to a ticket query,
+    so a list page or API page costs the same few queries whatever its size."""
+    requester, assignee = User.alias(), User.alias()
+    return (
+        query.select_extend(
+            TicketType.id,
+            TicketType.name,
+            TicketType.slug,
+            TicketTypeVersion.id,
+            TicketTypeVersion.definition,
+            Institution.id,
+            Institution.sigla,
+            requester.id,
+            requester.full_name,
+            assignee.id,
+            assignee.full_name,
+        )
+        .join(TicketType, on=(Ticket.type == TicketType.id), attr="type")
+        .switch(Ticket)
+        .join(
+            TicketTypeVersion, on=(Ticket.type_version == TicketTypeVersion.id), attr="type_version"
+        )
+        .switch(Ticket)
+        .join(Institution, on=(Ticket.institution == Institution.id), attr="institution")
+        .switch(Ticket)
+        .join(requester, on=(Ticket.requester == requester.id), attr="requester")
+        .switch(Ticket)
+        .join(
+            assignee,
+            on=(Ticket.assignee == assignee.id),
+            attr="assignee",
+            join_type=JOIN.LEFT_OUTER,
+        )
+    )
 
 
 def visible_users(user):

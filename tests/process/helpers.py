@@ -1,9 +1,10 @@
 """Data and small steps shared by the rollout tests."""
 
 import datetime as dt
+from dataclasses import dataclass
 
 from ticketing.fields import UploadedFile
-from ticketing.models import Outbox, Ticket, TicketType, User
+from ticketing.models import Institution, Outbox, Ticket, TicketType, User
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 NEW_AIQ_EMAIL = "maria.paredes@minturismo.gob.ec"
@@ -94,3 +95,77 @@ def second_agq() -> User:
     )
     User.update(password_hash=_password_hash()).where(User.id == agq2.id).execute()
     return User.get_by_id(agq2.id)
+
+
+@dataclass
+class Rollout:
+    """An institution whose AIQ finished the training environment (steps 1 to 4 done)."""
+
+    institution: Institution
+    aiq: User
+    steps: list[Ticket]
+
+    @property
+    def password(self) -> str:
+        """The AIQ's password: the demo one."""
+        from tests.conftest import PASSWORD
+
+        return PASSWORD
+
+    @property
+    def aiq_key(self) -> str:
+        """The AIQ's key for signing in (the part of the address before the @)."""
+        return self.aiq.email.split("@")[0]
+
+    def second_agq(self) -> User:
+        """Another AGQ of SGE, with the demo password."""
+        return second_agq()
+
+
+def oficio_accepted(title: str, **overrides) -> Ticket:
+    """The AGQ registers and accepts an oficio; returns the solicitud (step 1 done)."""
+    from tests.conftest import user
+    from ticketing import services
+
+    agq = user("agq")
+    solicitud = services.open_ticket(agq, "solicitud-uso", title, oficio_fields(**overrides))
+    services.transition(agq, solicitud.id, "aceptar")
+    return solicitud
+
+
+def rollout_to_step_5(support_mailbox: str = "mesadeayuda@mintur.gob.ec") -> Rollout:
+    """MINTUR with steps 1 to 4 done through the services: its AIQ (demo password) may ask
+    for production."""
+    from tests.conftest import _password_hash, user
+    from ticketing import services
+
+    agq = user("agq")
+    solicitud = oficio_accepted("Solicitud de uso de Quipux — MINTUR")
+    aiq = new_aiq()
+    User.update(password_hash=_password_hash()).where(User.id == aiq.id).execute()
+    training = next_step(solicitud, "capacitacion-aiq")
+    for key in ("bandeja_entrada", "bandeja_salida", "administracion"):
+        services.set_checklist_item(agq, training.id, key, True)
+    services.transition(agq, training.id, "completar")
+    setup = next_step(training, "ambiente-capacitacion")
+    for key in ("institucion_creada", "usuario_admin", "plantilla_seguimiento"):
+        services.set_checklist_item(agq, setup.id, key, True)
+    services.transition(agq, setup.id, "completar")
+    parametrization = next_step(setup, "parametrizacion-capacitacion")
+    services.update_fields(
+        aiq,
+        parametrization.id,
+        {"usuarios_focales": [aiq.id], "correo_soporte": support_mailbox},
+        None,
+    )
+    for key in ("parametrizado", "focales_capacitados", "correo_creado"):
+        services.set_checklist_item(aiq, parametrization.id, key, True)
+    services.transition(aiq, parametrization.id, "completar")
+    institution = Institution.get(Institution.sigla == "MINTUR")
+    assert institution.stage == "ambiente_capacitacion"
+    assert Ticket.get_by_id(parametrization.id).state == "completada"
+    return Rollout(
+        institution=institution,
+        aiq=User.get_by_id(aiq.id),
+        steps=[solicitud, training, setup, parametrization],
+    )

@@ -6,14 +6,15 @@ from flask.cli import AppGroup
 
 def register(app) -> None:
     """Add the `tokens` command group to `app`."""
-    from ticketing.cli import _connected, _fail
+    from ticketing.cli import _fail
+    from ticketing.db import connected
 
     tokens = AppGroup("tokens", help="Personal API tokens.")
 
     @tokens.command("create")
     @click.argument("email")
     @click.option("--name", default="", help="What the token is for (shown in the UI).")
-    @_connected
+    @connected
     def create(email, name):
         """Make a token for the person with EMAIL and print it (it is shown only this once)."""
         from ticketing.api.tokens import create_token
@@ -33,7 +34,7 @@ def register(app) -> None:
 
     @tokens.command("revoke")
     @click.argument("token_id", type=int)
-    @_connected
+    @connected
     def revoke(token_id):
         """Revoke the token with TOKEN_ID."""
         from ticketing.api.tokens import revoke_token

@@ -6,8 +6,6 @@ These only read; every query of tickets, comments, events and attachments starts
 
 import datetime as dt
 
-from peewee import JOIN
-
 from ticketing import services
 from ticketing.models import (
     STAGE_LABELS,
@@ -90,41 +88,6 @@ def ticket_type(ticket_type: TicketType, version: TicketTypeVersion, people) -> 
 
 def _state_label(defn: dict, key: str) -> str:
     return next((s["label"] for s in defn["states"] if s["key"] == key), key)
-
-
-def with_relations(query):
-    """Join what a list row shows, so a page costs one query whatever its size."""
-    requester, assignee = User.alias(), User.alias()
-    return (
-        query.select_extend(
-            TicketType.id,
-            TicketType.slug,
-            TicketTypeVersion.id,
-            TicketTypeVersion.definition,
-            Institution.id,
-            Institution.sigla,
-            requester.id,
-            requester.full_name,
-            assignee.id,
-            assignee.full_name,
-        )
-        .join(TicketType, on=(Ticket.type == TicketType.id), attr="type")
-        .switch(Ticket)
-        .join(
-            TicketTypeVersion, on=(Ticket.type_version == TicketTypeVersion.id), attr="type_version"
-        )
-        .switch(Ticket)
-        .join(Institution, on=(Ticket.institution == Institution.id), attr="institution")
-        .switch(Ticket)
-        .join(requester, on=(Ticket.requester == requester.id), attr="requester")
-        .switch(Ticket)
-        .join(
-            assignee,
-            on=(Ticket.assignee == assignee.id),
-            attr="assignee",
-            join_type=JOIN.LEFT_OUTER,
-        )
-    )
 
 
 def ticket_summary(ticket: Ticket) -> dict:

@@ -33,6 +33,7 @@ from ticketing.visibility import (
     get_visible_ticket,
     visible_attachments,
     visible_tickets,
+    with_list_relations,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -353,7 +354,7 @@ def list_tickets():
     if unknown:
         raise _bad(unknown)
     limit = _int_arg("limit", 1, PAGE_MAX) or PAGE_DEFAULT
-    query = serializers.with_relations(visible_tickets(user))
+    query = with_list_relations(visible_tickets(user))
     level = _int_arg("queue", 1, 2)
     if level is not None:
         query = query.where(Ticket.queue_level == level)
