@@ -5,21 +5,20 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g
 from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager, current_user
+from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from ticketing import db as database
+from ticketing.i18n import LOCALES, select_locale
 from ticketing.settings import SETTINGS, defaults
 
 login_manager = LoginManager()
 babel = Babel()
 csrf = CSRFProtect()
 log = logging.getLogger("mesa")
-
-LOCALES = ("es", "en")
 
 
 def _coerce(raw: str, default):
@@ -50,17 +49,6 @@ def _secret_key(instance: Path) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
     return path.read_text().strip()
-
-
-def select_locale():
-    """The user's chosen language, else the browser's, else Spanish."""
-    chosen = session.get("locale")
-    if chosen in LOCALES:
-        return chosen
-    if current_user and getattr(current_user, "is_authenticated", False):
-        if current_user.locale in LOCALES:
-            return current_user.locale
-    return request.accept_languages.best_match(LOCALES) or "es"
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -102,6 +90,11 @@ def create_app(config: dict | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(root / "ticketing" / "translations"),
         MAIL_SUPPRESS_SEND=False,
     )
+
+    if isinstance(app.config.get("TRUSTED_HOSTS"), str):
+        hosts = [h.strip() for h in app.config["TRUSTED_HOSTS"].split(",") if h.strip()]
+        app.config["TRUSTED_HOSTS"] = hosts or None
+    configure_logging(app)
 
     database.bind(app.config["DATABASE_URL"])
     _connection_per_request(app)
@@ -154,6 +147,21 @@ def create_app(config: dict | None = None) -> Flask:
         with app.app_context():
             first_start(app)
     return app
+
+
+def configure_logging(app: Flask) -> None:
+    """Mesa's log lines (kept mail, mail in, outbox) on stderr, where the README says.
+
+    Neither `flask run` nor gunicorn sets up the root logger, so without this INFO lines
+    are dropped. One handler on the `mesa` logger, added once per process.
+    """
+    level = str(app.config.get("LOG_LEVEL") or "INFO").upper()
+    log.setLevel(getattr(logging, level, logging.INFO))
+    if not any(getattr(h, "_mesa", False) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._mesa = True
+        log.addHandler(handler)
 
 
 class SecureCookiesOverHttps:

@@ -23,6 +23,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ticketing.models import User
+from ticketing.urls import public_url
 
 log = logging.getLogger("mesa.auth")
 
@@ -130,11 +131,10 @@ def request_password_reset(email: str) -> None:
     if user is None:
         log.info("password reset asked for an unknown or inactive address")
         return
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
     context = {
         "name": user.full_name,
-        "url": f"{base}/password/{invitation_token(user)}",
-        "login_url": f"{base}/login",
+        "url": public_url(f"/password/{invitation_token(user)}"),
+        "login_url": public_url("/login"),
     }
     with unit_of_work():
         queue_mail("password_reset", user, context=context)

@@ -63,6 +63,7 @@ from ticketing.models import (
     User,
     now,
 )
+from ticketing.urls import public_url
 from ticketing.visibility import get_visible_ticket, visible_institutions, visible_tickets
 
 SYSTEM = None  # actor of changes made by the system itself (mail, reminders)
@@ -156,7 +157,7 @@ def _history(ticket, actor, kind, data=None, public=True):
 def _ticket_context(ticket: Ticket, actor=None, **extra) -> dict:
     defn = definition(ticket)
     state = next((s for s in defn["states"] if s["key"] == ticket.state), {"label": ticket.state})
-    url = f"{current_app.config['PUBLIC_URL'].rstrip('/')}/ticket/{ticket.id}/"
+    url = public_url(f"/ticket/{ticket.id}/")
     context = {
         "reference": ticket.reference,
         "title": ticket.title,
@@ -323,9 +324,19 @@ def openable_types(actor, *, for_user=None):
 
 
 def open_ticket(
-    actor, type_slug, title, raw_fields=None, *, source="web", on_behalf_of=None, _effect=None
+    actor,
+    type_slug,
+    title,
+    raw_fields=None,
+    *,
+    source="web",
+    on_behalf_of=None,
+    files=(),
+    _effect=None,
 ):
     """Open a ticket of a type `actor` may open; it lands in the type's queue.
+
+    `files` are kept as attachments of the ticket itself (a mail's attachments).
 
     An AGQ may register it `on_behalf_of` a person whose role may open the type (a request
     that reached SGE by mail or on paper): that person is the requester, the AGQ stays on
@@ -408,6 +419,8 @@ def open_ticket(
         if any(isinstance(v, UploadedFile) for v in values.values()):
             ticket.fields = _store_field_files(ticket, values, actor)
             ticket.save()
+        for upload in files:
+            store_attachment(ticket, upload, actor)
         created = {"type": defn["slug"], "source": source, "state": initial["key"]}
         if on_behalf_of is not None:
             created["on_behalf_of"] = requester.id
@@ -1017,13 +1030,12 @@ def send_invitation(user: User, ticket=None):
     """Mail a link to set a password (the mail never carries a password)."""
     from ticketing.auth import invitation_token
 
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
     context = {
         "name": user.full_name,
         "email": user.email,
         "institution": user.institution.sigla,
-        "url": f"{base}/password/{invitation_token(user)}",
-        "login_url": f"{base}/login",
+        "url": public_url(f"/password/{invitation_token(user)}"),
+        "login_url": public_url("/login"),
         "reference": ticket.reference if ticket else "",
     }
     queue_mail("invitation", user, ticket=ticket, context=context)

@@ -26,7 +26,13 @@ SETTINGS: dict[str, tuple[object, str]] = {
         "soporte@administracionpublica.gob.ec",
         "address of SGE's second-level queue (mail to it becomes or updates a ticket)",
     ),
-    "PUBLIC_URL": ("http://localhost:5000", "base URL written into mail links"),
+    "PUBLIC_URL": (
+        None,
+        "base URL written into mail links; unset: the host and port the request came to"
+        " (set it in production, with TRUSTED_HOSTS, so a forged Host never reaches a link)",
+    ),
+    "TRUSTED_HOSTS": (None, "comma-separated host names the server answers to; unset: any"),
+    "LOG_LEVEL": ("INFO", "level of the console log (DEBUG, INFO, WARNING, ERROR)"),
     "BABEL_DEFAULT_LOCALE": ("es", "UI language when the user has not chosen one"),
     "MAX_ATTACHMENT_MB": (10, "largest attachment accepted, in MiB"),
     "MAX_MAIL_IN_KB": (15 * 1024, "largest inbound mail accepted by mail-in, in KiB"),
