@@ -1,8 +1,9 @@
 """Mail in: one RFC 822 message becomes a ticket or a public comment, or is refused and kept.
 
 Every message is stored in `InboundMail` with its raw bytes before anything else happens,
-so nothing is lost: what became of it is its status (accepted | refused) and reason.
-The rules of who may do what are the services' own (`open_ticket`, `add_comment`).
+so nothing is lost: what became of it is its status (accepted | refused) and reason. An
+oversize message keeps only its headers and the start of its body. The rules of who may do
+what are the services' own (`open_ticket`, `add_comment`), run in the sender's language.
 """
 
 import email
@@ -18,12 +19,17 @@ from flask import current_app
 
 from ticketing.errors import DomainError
 from ticketing.fields import UploadedFile
+from ticketing.i18n import speaking
 from ticketing.models import FIRST_LEVEL, InboundMail, Outbox, Queue, User
 
 log = logging.getLogger("mesa.mailin")
 
 ACCEPTED, REFUSED = "accepted", "refused"
 REFERENCE = re.compile(r"\[\s*MESA-(\d{1,12})\s*\]", re.IGNORECASE)
+OVERSIZE_KEPT_BODY = 8 * 1024  # of an oversize message, the body bytes kept with its headers
+OVERSIZE_KEPT_HEADERS = 64 * 1024  # headers past this are not kept either
+TEXTAREA_MAX = 20000  # a textarea's length limit when its type sets none (as in fields.py)
+_AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 _QUOTE_HEADERS = (
     re.compile(r"^\s*(On|El)\s.{0,300}\s(wrote|escribió)\s*:\s*$", re.IGNORECASE),
     re.compile(r"^\s*-{2,}\s*(Original Message|Mensaje original)\s*-{2,}\s*$", re.IGNORECASE),
@@ -39,10 +45,20 @@ class Refused(Exception):
 def receive(raw: bytes, *, envelope_recipient: str | None = None) -> InboundMail:
     """Store one raw message, then turn it into a ticket or comment, or refuse it."""
     limit = current_app.config["MAX_MAIL_IN_KB"] * 1024
-    record = InboundMail.create(raw=raw, status=REFUSED, reason="en proceso")
+    oversize = len(raw) > limit
+    kept = _head_of(raw) if oversize else raw
+    record = InboundMail.create(raw=kept, status=REFUSED, reason="en proceso")
     try:
-        if len(raw) > limit:
-            raise Refused(f"demasiado grande ({len(raw) // 1024} KiB > {limit // 1024} KiB)")
+        if oversize:
+            try:  # who sent it and what about, for the list of refused mail
+                _describe(record, _parse(kept), envelope_recipient)
+            except Refused:
+                pass
+            raise Refused(
+                f"demasiado grande ({len(raw) // 1024} KiB > {limit // 1024} KiB); "
+                f"se guardan solo los encabezados y los primeros "
+                f"{OVERSIZE_KEPT_BODY // 1024} KiB"
+            )
         message = _parse(raw)
         _describe(record, message, envelope_recipient)
         ticket_id = _act(message, record, envelope_recipient)
@@ -81,6 +97,15 @@ def _finish(record, status, reason, ticket_id=None) -> InboundMail:
     return record
 
 
+def _head_of(raw: bytes) -> bytes:
+    """The headers and the first few KiB of the body: what is kept of an oversize message."""
+    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := raw.find(sep)) >= 0]
+    end = min(ends) if ends else len(raw)
+    if end > OVERSIZE_KEPT_HEADERS:
+        return raw[:OVERSIZE_KEPT_HEADERS]
+    return raw[: end + OVERSIZE_KEPT_BODY]
+
+
 def _parse(raw: bytes):
     if not raw.strip():
         raise Refused("mensaje vacío")
@@ -102,7 +127,12 @@ def _header(message, name: str) -> str:
         value = message.get(name)
     except Exception:
         return ""
-    return " ".join(str(value or "").split())
+    return " ".join(_printable(str(value or "")).split())
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """`text` without control characters (but `keep`) or lone surrogates: no column refuses it."""
+    return "".join(c for c in text if c in keep or unicodedata.category(c) not in ("Cc", "Cs"))
 
 
 def _describe(record, message, envelope_recipient):
@@ -124,8 +154,6 @@ def _addresses(message, envelope_recipient) -> list[str]:
 
 def _act(message, record, envelope_recipient) -> int:
     """Comment on the referenced ticket, or open one in the addressed queue."""
-    from ticketing import services
-
     if _is_automatic(message, record.sender):
         raise Refused("respuesta automática o rebote (evita bucles de correo)")
     if not record.sender:
@@ -133,14 +161,30 @@ def _act(message, record, envelope_recipient) -> int:
     sender = User.get_or_none((db_lower(User.email) == record.sender) & (User.active == True))
     if sender is None:
         raise Refused(f"remitente desconocido: {record.sender}")
+    # the services' refusals are kept in the sender's language, field by field
+    with speaking(sender):
+        try:
+            return _act_as(sender, message, record, envelope_recipient)
+        except DomainError as exc:
+            details = "; ".join(f"{name}: {text}" for name, text in exc.fields.items())
+            raise Refused(f"{exc.message} ({details})" if details else exc.message) from None
+
+
+def _act_as(sender, message, record, envelope_recipient) -> int:
+    from ticketing import services
+
     body, files = _content(message)
     ticket_id = _referenced_ticket(message, record.subject)
     if ticket_id is not None:
         if not body and not files:
             raise Refused("respuesta vacía")
-        comment = services.add_comment(
-            sender, ticket_id, body or "(adjuntos)", files=files, source="mail"
-        )
+        try:
+            comment = services.add_comment(
+                sender, ticket_id, body or "(adjuntos)", files=files, source="mail"
+            )
+        except DomainError as exc:
+            exc.message = f"respuesta a MESA-{ticket_id}: {exc.message}"
+            raise
         return comment.ticket_id
     addresses = _addresses(message, envelope_recipient)
     queue = (
@@ -156,15 +200,24 @@ def _act(message, record, envelope_recipient) -> int:
             "el rol del remitente (o la etapa de su institución) no permite abrir tickets en esa cola"
         )
     fields = {}
-    textarea = next(
-        (f["name"] for f in _fields(ticket_type) if f.get("kind") == "textarea"),
-        None,
-    )
+    textarea = next((f for f in _fields(ticket_type) if f.get("kind") == "textarea"), None)
     if textarea:
-        fields[textarea] = body
+        # the whole message stays in InboundMail: a long one is cut, not refused
+        fields[textarea["name"]] = body[: _length_limit(textarea)]
     title = REFERENCE.sub("", record.subject).strip() or "(sin asunto)"
-    ticket = services.open_ticket(sender, ticket_type.slug, title[:255], fields, source="mail")
+    ticket = services.open_ticket(
+        sender, ticket_type.slug, title[:255], fields, source="mail", files=files
+    )
     return ticket.id
+
+
+def _length_limit(field: dict) -> int:
+    options = field.get("options") if isinstance(field.get("options"), dict) else {}
+    try:
+        limit = int(str(options.get("max_length", "")).strip())
+    except ValueError:
+        return TEXTAREA_MAX
+    return limit if limit >= 1 else TEXTAREA_MAX
 
 
 def db_lower(field):
@@ -175,16 +228,26 @@ def db_lower(field):
 
 
 def _is_automatic(message, sender: str) -> bool:
+    """Out-of-office replies, bounces, lists and our own mail: answering them would loop."""
     auto = _header(message, "Auto-Submitted").lower()
     precedence = _header(message, "Precedence").lower()
-    ours = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")[1].lower()
-    return (
+    return bool(
         (auto and auto != "no")
-        or precedence in ("bulk", "junk", "list", "auto_reply")
-        or bool(_header(message, "X-Mesa-Ticket"))  # one of our own notifications
+        or precedence in _AUTOMATIC_PRECEDENCE
+        or _header(message, "X-Autoreply")
+        or _header(message, "X-Auto-Response-Suppress")  # Exchange marks its own replies so
+        or message.get_content_type() == "multipart/report"  # delivery and read reports
+        or _header(message, "X-Mesa-Ticket")  # one of our own notifications
         or sender.startswith(("mailer-daemon@", "postmaster@"))
-        or (bool(ours) and sender == ours)
+        or sender in _own_addresses()
     )
+
+
+def _own_addresses() -> set[str]:
+    """The addresses the product sends from: mail from them is its own, coming back."""
+    config = current_app.config
+    named = (config.get("MAIL_DEFAULT_SENDER") or "", config.get("SGE_SUPPORT_ADDRESS") or "")
+    return {parseaddr(a)[1].lower() for a in named} - {""}
 
 
 def _referenced_ticket(message, subject: str) -> int | None:
@@ -253,12 +316,13 @@ def _content(message) -> tuple[str, list[UploadedFile]]:
             text = payload.decode("utf-8", "replace")
         if part.get_content_type() == "text/html":
             text = html_to_text(text)
+        text = _printable(text, keep="\n\r\t")
     files = []
     for attachment in message.iter_attachments():
         data = attachment.get_payload(decode=True)
         if not data:
             continue
-        filename = attachment.get_filename() or "adjunto"
+        filename = " ".join(_printable(attachment.get_filename() or "").split()) or "adjunto"
         files.append(UploadedFile(filename[:255], attachment.get_content_type(), data))
     return trim_reply(text), files
 
