@@ -1,12 +1,15 @@
-"""Rendering outbox rows from their templates, and sending them with Flask-Mail."""
+"""Rendering outbox rows from their templates, building their MIME, and sending them over SMTP."""
 
 import logging
 import re
 import smtplib
-from email.utils import parseaddr
+import string
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import formatdate, parseaddr
 
 from flask import current_app
-from flask_mail import Connection, Mail, Message
+from flask_mail import Connection, Mail
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -120,8 +123,135 @@ def render(row) -> tuple[str, str, str]:
         raise PermanentMailError(f"plantilla {template}: {exc}") from exc
 
 
-def _address(row) -> str | tuple[str, str]:
-    """The recipient, refused when it could smuggle a header or a second address."""
+# Header encoding. The standard library's folder (email.policy.SMTP) drops the blank
+# between two encoded-words it puts on separate lines ("SETEGD,revisión": CPython
+# gh-144156, fixed upstream only in 2026), and it refolds Flask-Mail's Header().encode()
+# output mid-word ("producci ón"). So Mesa encodes and folds its headers itself, per
+# RFC 2047 and 5322, and the policy below writes them out untouched.
+_MAX_LINE = 78  # RFC 5322's recommended limit, folding blank included
+_WORD_MAX = 75  # RFC 2047: the longest encoded-word
+_EW_CHROME = len("=?utf-8?q??=")
+_Q_LITERAL = frozenset(string.ascii_letters + string.digits + "!*+-/")  # safe in any header
+_PRINTABLE = re.compile(r"[\x21-\x7e]*")
+_PHRASE_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]*")  # a word of a name, unquoted
+
+
+class _Folded(str):
+    """A header value this module has already encoded and folded."""
+
+
+class _MesaPolicy(EmailPolicy):
+    """email.policy.SMTP, except that values `_fold` built are written as they are."""
+
+    def header_store_parse(self, name, value):
+        if isinstance(value, _Folded):
+            return (name, str(value))
+        return super().header_store_parse(name, value)
+
+
+POLICY = _MesaPolicy(linesep="\r\n")
+
+
+def _q(text: str) -> str:
+    """RFC 2047 Q encoding limited to the characters allowed even inside a display name."""
+    return "".join(
+        c if c in _Q_LITERAL else "_" if c == " " else "".join(f"={b:02X}" for b in c.encode())
+        for c in text
+    )
+
+
+def encoded_words(text: str, first_room: int = _WORD_MAX) -> list[str]:
+    """`text` as UTF-8 Q encoded-words of at most 75 characters (the first at most `first_room`).
+
+    Words break after a blank, which is encoded inside the word (a reader drops the
+    blanks between two encoded-words); only a single word too long for one encoded-word
+    is split, and then between characters, never inside one.
+    """
+
+    def fits(chunk: str, room: int) -> bool:
+        return len(_q(chunk)) + _EW_CHROME <= room
+
+    chunks, chunk, room = [], "", first_room
+    for piece in re.findall(r"\S+\s*|\s+", text):
+        if chunk and not fits(chunk + piece, room):
+            chunks.append(chunk)
+            chunk, room = "", _WORD_MAX
+        if fits(chunk + piece, room):
+            chunk += piece
+            continue
+        for char in piece:
+            if chunk and not fits(chunk + char, room):
+                chunks.append(chunk)
+                chunk, room = "", _WORD_MAX
+            chunk += char
+    if chunk:
+        chunks.append(chunk)
+    return [f"=?utf-8?q?{_q(c)}?=" for c in chunks]
+
+
+def _fold(name: str, tokens: list[str]) -> _Folded:
+    """Tokens separated by one blank, folded before a blank so lines stay within 78."""
+    lines, line = [], f"{name}:"
+    for token in tokens:
+        if lines or line != f"{name}:":
+            if len(line) + 1 + len(token) > _MAX_LINE:
+                lines.append(line)
+                line = ""
+        line += " " + token
+    lines.append(line)
+    return _Folded("\r\n".join(lines)[len(name) + 2 :])
+
+
+def _tokens(name: str, text: str, plain: re.Pattern) -> list[str]:
+    """`text` as header tokens: words `plain` allows as they are, each run of others encoded.
+
+    A run of words is one encoded-word where it fits, so the blanks inside it are
+    encoded too: readers disagree on blanks between two encoded-words (RFC 2047 drops
+    them, Python's address parser keeps them), never on a blank beside plain text.
+    """
+    room = _MAX_LINE - len(name) - 2  # the first line also holds "Name: "
+    tokens, run = [], []
+
+    def flush():
+        if run:
+            tokens.extend(encoded_words(" ".join(run), room if not tokens else _WORD_MAX))
+            run.clear()
+
+    for word in one_line(text).split():
+        if plain.fullmatch(word) and "=?" not in word and len(word) <= room:
+            flush()
+            tokens.append(word)
+        else:
+            run.append(word)
+    flush()
+    return tokens
+
+
+def _header(name: str, value: str) -> _Folded:
+    """An unstructured header (Subject, X-...): ASCII words as they are, others encoded."""
+    return _fold(name, _tokens(name, value, _PRINTABLE))
+
+
+def _address_header(name: str, display_name: str, address: str) -> _Folded:
+    """From/To: the display name's atoms as they are, other words encoded, then the address."""
+    words = _tokens(name, display_name, _PHRASE_ATOM)
+    return _fold(name, [*words, f"<{address}>"] if words else [address])
+
+
+def _ascii_address(address: str) -> str:
+    """The address as SMTP without SMTPUTF8 takes it: IDNA domain, ASCII local part."""
+    local, _, domain = address.rpartition("@")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise PermanentMailError(f"dominio inválido: {address!r}") from exc
+    if not _PRINTABLE.fullmatch(local):
+        raise PermanentMailError(f"dirección no ASCII: {address!r}")
+    return f"{local}@{domain}"
+
+
+def _address(row) -> tuple[str, str]:
+    """The recipient's name and address, refused when it could smuggle a header or a second one."""
     raw = row.recipient or ""
     name, address = parseaddr(raw)
     if (
@@ -133,44 +263,69 @@ def _address(row) -> str | tuple[str, str]:
     ):
         raise PermanentMailError(f"dirección de destino inválida: {raw!r}")
     user = row.recipient_user
-    full_name = one_line(user.full_name) if user is not None else ""
-    return (full_name, address) if full_name else address
+    return (one_line(user.full_name) if user is not None else ""), _ascii_address(address)
 
 
-def build_message(row, subject: str, text: str, html: str) -> Message:
+def _sender() -> tuple[str, str]:
+    """MAIL_DEFAULT_SENDER as a display name and an address."""
+    name, address = parseaddr(one_line(current_app.config["MAIL_DEFAULT_SENDER"]))
+    if not address or address.count("@") != 1:
+        raise PermanentMailError("MAIL_DEFAULT_SENDER no es una dirección válida")
+    return name, _ascii_address(address)
+
+
+def build_message(row, subject: str, text: str, html: str) -> EmailMessage:
     """The message for one outbox row: one recipient, its fixed Message-ID, no cc or bcc."""
-    config = current_app.config
     reference = one_line((row.context or {}).get("reference", ""))
     domain = row.message_id.rsplit("@", 1)[-1].rstrip(">") if "@" in row.message_id else "mesa"
-    message = Message(
-        subject=one_line(subject),
-        recipients=[_address(row)],
-        body=text,
-        html=html or None,
-        sender=one_line(config["MAIL_DEFAULT_SENDER"]),
-        extra_headers={"Auto-Submitted": "auto-generated"},
-    )
-    message.msgId = row.message_id  # fixed per row: a rare duplicate is recognisable
+    message = EmailMessage(policy=POLICY)
+    message["From"] = _address_header("From", *_sender())
+    message["To"] = _address_header("To", *_address(row))
+    message["Subject"] = _header("Subject", subject)
+    message["Date"] = _Folded(formatdate(localtime=True))
+    # fixed per row: a rare duplicate is recognisable
+    message["Message-ID"] = _header("Message-ID", row.message_id)
     if row.ticket_id:
         thread = f"<ticket-{row.ticket_id}@{domain}>"
-        message.extra_headers.update({"In-Reply-To": thread, "References": thread})
+        message["In-Reply-To"] = _header("In-Reply-To", thread)
+        message["References"] = _header("References", thread)
+    message["Auto-Submitted"] = _Folded("auto-generated")
     if reference:
-        message.extra_headers["X-Mesa-Ticket"] = reference
+        message["X-Mesa-Ticket"] = _header("X-Mesa-Ticket", reference)
+    # quoted-printable keeps the mail 7-bit clean for any relay, and readable when raw
+    message.set_content(text, cte="quoted-printable")
+    if html:
+        message.add_alternative(html, subtype="html", cte="quoted-printable")
     return message
+
+
+def console_block(row, subject: str, text: str) -> str:
+    """A kept mail as the operator reads it on the console: who, what, and the whole text."""
+    name, address = _address(row)
+    rule = "=" * 72
+    return "\n".join(
+        [
+            f"mail kept, not sent (no MAIL_SERVER): outbox={row.id} message-id={row.message_id}",
+            rule,
+            f"To:      {name} <{address}>" if name else f"To:      <{address}>",
+            f"Subject: {one_line(subject)}",
+            "",
+            text.rstrip("\n"),
+            rule,
+        ]
+    )
 
 
 def send(row, subject: str, text: str, html: str) -> bool:
     """Send through the configured SMTP server; False when none is (the mail is only logged)."""
     message = build_message(row, subject, text, html)
     if not current_app.config.get("MAIL_SERVER"):
-        log.info(
-            "mail kept, not sent (no MAIL_SERVER): outbox=%s to=%s message-id=%s subject=%s\n%s",
-            row.id,
-            row.recipient,
-            row.message_id,
-            message.subject,
-            text,
-        )
+        log.info("%s", console_block(row, subject, text))
         return False
-    mail.send(message)
+    _name, sender = _sender()
+    _name, recipient = _address(row)
+    with mail.connect() as connection:
+        if connection.host is None:  # MAIL_SUPPRESS_SEND
+            return False
+        connection.host.sendmail(sender, [recipient], message.as_bytes())
     return True
