@@ -279,7 +279,10 @@ def test_comments_json_and_multipart(app, api):
         data={
             "body": "Ver registro",
             "internal": "true",
-            "files": [(io.BytesIO(b"log"), "registro.txt"), (io.BytesIO(b"png"), "a.png")],
+            "files": [
+                (io.BytesIO(b"log"), "registro.txt"),
+                (io.BytesIO(b"\x89PNG\r\n\x1a\npng"), "a.png"),
+            ],
         },
         content_type="multipart/form-data",
     )

@@ -334,7 +334,7 @@ def test_whole_path_over_http(app, client, auth):
             "f_categoria": "incidente",
             "f_modulo": "bandeja_entrada",
             "f_descripcion": "Al reasignar un oficio aparece un error de permisos.",
-            "f_adjunto": (io.BytesIO(b"captura"), "captura.png", "image/png"),
+            "f_adjunto": (io.BytesIO(b"\x89PNG\r\n\x1a\ncaptura"), "captura.png", "image/png"),
         },
         content_type="multipart/form-data",
     )
@@ -366,7 +366,7 @@ def test_whole_path_over_http(app, client, auth):
     sign_in(client, interno.email, INTERNO_PASSWORD)
     page = text_of(client.get(f"/ticket/{support.id}/"))
     assert "Resuelto" in page and "Se corrigió el permiso del área." in page
-    assert mails_to(interno.email, "state_changed")[-1].ticket_id == support.id
+    assert mails_to(interno.email, "resolution_check")[-1].ticket_id == support.id
     sign_in(client, focal.email, FOCAL_PASSWORD)  # back in the first level's queue
     assert f"MESA-{support.id}<" in text_of(client.get("/cola/?view=all"))
     assert mails_to(focal.email, "returned")[-1].ticket_id == support.id

@@ -170,7 +170,8 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     setup = Ticket.get_by_id(setup.id)
     (ready,) = mails_to(NEW_AIQ_EMAIL, "setup_ready")
     assert "ambiente de capacitación" in ready.body
-    assert _about(setup, NEW_AIQ_EMAIL) == ["ticket_opened", "setup_ready"]  # one mail per act
+    # opened by step 2's effect: no "we received your ticket"; told once it is ready
+    assert _about(setup, NEW_AIQ_EMAIL) == ["setup_ready"]
     outsiders.check(path, institution)
 
     # -- step 4: the AIQ's checklist within 15 days of step 3's completion
@@ -344,7 +345,7 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
             "categoria": "incidente",
             "modulo": "bandeja_entrada",
             "descripcion": "Al reasignar un oficio aparece un error de permisos.",
-            "adjunto": UploadedFile("captura.png", "image/png", b"captura"),
+            "adjunto": UploadedFile("captura.png", "image/png", b"\x89PNG\r\n\x1a\ncaptura"),
         },
     )
     path.append(support)
@@ -382,9 +383,11 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
     assert support.queue_id == first_level.id
     answer = [c.body for c in visible_comments(interno, support)][-1]
     assert "permiso de reasignación" in answer  # the resolution, where the user reads it
-    told = mails_to(interno.email, "state_changed")[-1]
+    # the user is asked whether SGE's answer solved it, once for that act
+    told = mails_to(interno.email, "resolution_check")[-1]
     assert told.ticket_id == support.id
     assert "permiso de reasignación" in told.context["comment"]
+    assert _about(support, interno.email)[-1:] == ["resolution_check"]
     for person in (focal, aiq):  # the first level hears it is back, with the answer
         (back,) = [r for r in mails_to(person.email, "returned") if r.ticket_id == support.id]
         assert "permiso de reasignación" in back.context["comment"]
