@@ -44,6 +44,23 @@ EFFECT_KINDS = {
     "resolve_parent": "Devolver el ticket padre con la resolución (transition)",
 }
 
+# what each effect kind reads besides `kind`: any other key is a mistake, not a setting
+EFFECT_PARAMS = {
+    "move_to_level": ("level",),
+    "open_ticket": ("type", "link", "wait", "requester", "copy_fields", "title"),
+    "set_deadline": ("days",),
+    "clear_deadline": (),
+    "notify": ("event", "roles"),
+    "set_stage": ("stage",),
+    "require_stage": ("stages",),
+    "create_institution": ("map", "stage"),
+    "set_queue_email": ("field",),
+    "resolve_parent": ("transition",),
+}
+
+# the kind-specific settings fields.py reads from a field's options
+OPTION_KEYS = ("max_length", "min", "max", "max_mb", "extensions", "multiple")
+
 RECIPIENT_ROLES = ("requester", "assignee", "queue", "aiq", "focal", "agq")
 
 # slugs and keys end up in URLs (/nuevo/<slug>/, .../checklist/<key>) and element ids
@@ -60,12 +77,14 @@ def field_dict(row: FieldDef) -> dict:
         "label": row.label,
         "label_en": row.label_en,
         "help_text": row.help_text,
+        "help_text_en": row.help_text_en,
         "kind": row.kind,
         "required": row.required,
         "order": row.order,
         "fieldset": row.fieldset,
         "default": row.default,
         "choices": row.choices or [],
+        "choices_en": row.choices_en or {},
         "options": row.options or {},
     }
 
@@ -117,6 +136,7 @@ def definition_of(ticket_type: TicketType) -> dict:
         "name": ticket_type.name,
         "name_en": ticket_type.name_en,
         "description": ticket_type.description,
+        "description_en": ticket_type.description_en,
         "category": ticket_type.category,
         "open_roles": ticket_type.open_roles or [],
         "queue_level": ticket_type.queue_level,
@@ -168,6 +188,10 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
             err(where, "falta la etiqueta")
         for problem in option_errors(field):
             err(where, f"opciones: {problem}")
+        if isinstance(field.get("options"), dict):
+            for key in sorted(set(field["options"]) - set(OPTION_KEYS), key=str):
+                err(where, f"opciones: ajuste desconocido {key!r}")
+        _check_choices_en(field, where, err)
     keys = set()
     for i, item in enumerate(defn.get("checklist", [])):
         where = f"checklist[{i}]"
@@ -208,6 +232,7 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
         if not isinstance(effect, dict) or effect.get("kind") not in EFFECT_KINDS:
             err(f"on_open[{i}]", "efecto desconocido")
             continue
+        _check_params(effect, f"on_open[{i}]", err)
         _check_stages(effect, f"on_open[{i}]", err)
     for i, tr in enumerate(defn.get("transitions", [])):
         where = f"transitions[{i}]"
@@ -237,6 +262,7 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
             if kind not in EFFECT_KINDS:
                 err(where, f"efecto desconocido {kind!r}")
                 continue
+            _check_params(effect, where, err)
             if kind == "open_ticket" and known_types is not None:
                 if effect.get("type") not in known_types:
                     err(where, f"tipo de ticket desconocido {effect.get('type')!r}")
@@ -248,6 +274,30 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
                         err(where, f"destinatario desconocido {role!r}")
             _check_stages(effect, where, err)
     return errors
+
+
+def _check_params(effect: dict, where: str, err) -> None:
+    """An effect carries only the parameters its kind reads: a misspelt one would be ignored."""
+    allowed = {"kind", *EFFECT_PARAMS[effect["kind"]]}
+    for key in sorted(set(effect) - allowed, key=str):
+        err(where, f"{effect['kind']}: parámetro desconocido {key!r}")
+
+
+def _check_choices_en(field: dict, where: str, err) -> None:
+    """English choice labels map values the field offers to text."""
+    labels = field.get("choices_en") or {}
+    if not isinstance(labels, dict):
+        err(where, "choices_en debe ser un mapa de opción a etiqueta en inglés")
+        return
+    offered = {
+        str(c[0]) if isinstance(c, list | tuple) and c else str(c)
+        for c in field.get("choices") or []
+    }
+    for value, label in labels.items():
+        if str(value) not in offered:
+            err(where, f"choices_en: opción desconocida {value!r}")
+        elif not isinstance(label, str):
+            err(where, f"choices_en: la etiqueta de {value!r} debe ser un texto")
 
 
 def _check_stages(effect: dict, where: str, err) -> None:

@@ -4,8 +4,6 @@ import logging
 import secrets
 from pathlib import Path
 
-import yaml
-
 from ticketing.db import db
 from ticketing.models import (
     MODELS,
@@ -36,11 +34,55 @@ def create_schema() -> None:
     db.create_tables(MODELS)
 
 
+def _demo_schema():
+    from ticketing.process_io import TEXT, Keys, ListOf
+
+    institution = {"name": TEXT, "ruc": TEXT, "sigla": TEXT, "phone": TEXT, "address": TEXT}
+    return Keys(
+        {
+            "sge": Keys(
+                {**institution, "queue_email": TEXT, "queue_default_type": TEXT},
+                required=("name", "ruc", "sigla"),
+            ),
+            "institutions": ListOf(
+                Keys(
+                    {**institution, "stage": TEXT, "queue_email": TEXT},
+                    required=("name", "ruc", "sigla"),
+                )
+            ),
+            "users": ListOf(
+                Keys(
+                    {
+                        "full_name": TEXT,
+                        "cedula": TEXT,
+                        "email": TEXT,
+                        "role": TEXT,
+                        "institution": TEXT,
+                        "cargo": TEXT,
+                    },
+                    required=("full_name", "cedula", "email", "role", "institution"),
+                )
+            ),
+        },
+        required=("sge",),
+    )
+
+
+def demo_data(path: Path | None = None) -> dict:
+    """The demo file (SGE, institutions, people), its keys checked like a process file's."""
+    from seeds import DEMO_FILE
+    from ticketing.process_io import ImportErrors, check_schema, parse
+
+    data = parse((path or DEMO_FILE).read_text(encoding="utf-8"))
+    errors = check_schema(data, _demo_schema())
+    if errors:
+        raise ImportErrors(errors)
+    return data
+
+
 def ensure_sge(data: dict | None = None) -> Institution:
     """SGE and its second-level queue (idempotent)."""
-    from seeds import DEMO_FILE
-
-    data = data or yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))["sge"]
+    data = data or demo_data()["sge"]
     institution = Institution.get_or_none(Institution.is_sge == True)
     with db.atomic():
         if institution is None:
@@ -86,13 +128,12 @@ def seed() -> dict:
 
 def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
     """Demo institutions and one account per role; returns (email, role, password) created."""
-    from seeds import DEMO_FILE
     from ticketing import services
 
-    data = yaml.safe_load(DEMO_FILE.read_text(encoding="utf-8"))
+    data = demo_data()
     ensure_sge(data["sge"])
     password = password or secrets.token_urlsafe(9)
-    for inst in data["institutions"]:
+    for inst in data.get("institutions") or []:
         institution = Institution.get_or_none(Institution.sigla == inst["sigla"])
         if institution is None:
             institution = services.create_institution(
@@ -108,7 +149,7 @@ def load_demo(password: str | None = None) -> list[tuple[str, str, str]]:
                     (Queue.institution == institution) & (Queue.level == 1)
                 ).execute()
     created = []
-    for person in data["users"]:
+    for person in data.get("users") or []:
         if User.select().where(User.email == person["email"]).exists():
             continue
         institution = Institution.get(Institution.sigla == person["institution"])
@@ -143,6 +184,9 @@ def first_start(app) -> None:
             lines += [f"  {role:8} {email}" for email, role, _pw in created]
             if created:
                 lines.append(f"  password: {created[0][2]}")
+            if not app.config.get("MAIL_SERVER"):
+                # where a newcomer finds invitations and password links
+                lines.append("No MAIL_SERVER: each mail is printed here, in this console.")
             print("\n".join(lines) + "\n", flush=True)
     finally:
         if opened:

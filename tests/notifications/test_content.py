@@ -83,7 +83,7 @@ def test_type_specific_template_wins_over_the_generic(app):
 
 def test_english_speaker_gets_english_mail(app, smtp):
     User.update(locale="en").where(User.email == "interno@insta.ec").execute()
-    ticket = make_ticket(user("interno"), title="Printer")
+    ticket = make_ticket(user("interno"), title="Printer", source="mail")
     [message] = smtp.mailbox.to("interno@insta.ec")
     assert message["subject"] == f"[{ticket.reference}] We received your ticket: Printer"
     [spanish] = smtp.mailbox.to("focal@insta.ec")
@@ -190,7 +190,7 @@ def test_outbox_sweep_cli_sends_what_was_left_pending(app, smtp):
     make_ticket(user("interno"))
     smtp.start()
     result = app.test_cli_runner().invoke(args=["outbox", "sweep"])
-    assert result.exit_code == 0 and "swept: 3" in result.output
+    assert result.exit_code == 0 and "swept: 2" in result.output
     assert len(smtp.messages) == 3
 
 
