@@ -10,8 +10,9 @@ log = logging.getLogger("mesa.outbox")
 def dispatch(outbox_ids, taken_over=()) -> None:
     """Deliver these committed outbox rows: enqueue on RQ, or run now in-process.
 
-    `taken_over` are rows whose deliverer died mid-send (found by the sweeper): their
-    stale RQ job is replaced. Redis being down loses nothing: the rows stay in the
+    `taken_over` are rows claimed longer than the lease ago (found by the sweeper): a
+    fresh job replaces theirs, whatever RQ calls it (started by a dead worker, or a retry
+    waiting for a scheduler that may not be running). Redis being down loses nothing: the rows stay in the
     outbox and the sweeper enqueues them later.
     """
     from notifications.jobs import deliver, enqueue_delivery

@@ -57,6 +57,35 @@ def count_queries():
         _counter.value = previous
 
 
+# what a lost, refused or dropped connection raises (peewee wraps the driver's errors);
+# SQLite's "database is locked" is an OperationalError too, and just as passing
+CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
+
+
+def discard_connection() -> None:
+    """Forget this thread's connection, even one the server already dropped."""
+    if db.is_closed():
+        return
+    try:
+        db.close()
+    except peewee.DatabaseError:
+        if db.in_transaction():  # closing inside a transaction is a bug, not a blip
+            raise
+        # the driver could not close a dead socket; close() has forgotten it anyway
+
+
+def usable_connection() -> None:
+    """Open this thread's connection, replacing one that a failed statement left broken.
+
+    peewee keeps a connection whose server went away as "open" and never reconnects by
+    itself; a broken one (psycopg2 marks it after the first failure) is closed and a new
+    one opened, so the next request or job after a database blip works again.
+    """
+    if not db.is_closed() and not db.in_transaction() and not db.is_connection_usable():
+        discard_connection()
+    db.connect(reuse_if_open=True)
+
+
 def connected(fn):
     """Run a CLI command with a database connection, closed afterwards if it opened one."""
 

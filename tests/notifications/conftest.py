@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ class Mailbox:
         self.messages: list[dict] = []
         self.hold_next = False  # block the next RCPT until `release` is set
         self.hold_quit = False  # block the next QUIT (the mail is already accepted)
+        self.before_accept = None  # called in DATA, before the 250 that accepts a message
         self.entered = threading.Event()
         self.release = threading.Event()
 
@@ -75,6 +77,8 @@ class Mailbox:
         return "221 Bye"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.before_accept is not None:
+            self.before_accept()
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append(
             {
@@ -319,3 +323,155 @@ def worker_environment(app, **extra) -> dict:
     )
     env.update(extra)
     return env
+
+
+# ---------------------------------------------------------------- PostgreSQL faults
+
+
+def killable_database() -> str:
+    """The database of TEST_DATABASE_URL: the only one whose backends a test may kill."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(os.environ["TEST_DATABASE_URL"]).path.lstrip("/")
+
+
+def kill_backends() -> int:
+    """Terminate every connection to the test database but this one; wait until they are gone.
+
+    Only backends of TEST_DATABASE_URL's own database, on its own (loopback) server.
+    """
+    import psycopg2
+
+    name = killable_database()
+    killer = psycopg2.connect(os.environ["TEST_DATABASE_URL"])
+    killer.autocommit = True
+    try:
+        with killer.cursor() as cursor:
+            # in the select list, not the WHERE: only rows that passed the filter are killed
+            cursor.execute(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            pids = [pid for pid, terminated in cursor.fetchall() if terminated]
+            deadline = time.monotonic() + 10
+            while pids and time.monotonic() < deadline:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,))
+                if cursor.fetchone()[0] == 0:
+                    break
+                time.sleep(0.01)
+    finally:
+        killer.close()
+    return len(pids)
+
+
+class TCPProxy:
+    """A loopback TCP relay to the test database that a test can cut: the database goes away.
+
+    Cut, it drops every relayed connection and hangs up on new ones at once (what a client
+    sees of a restarting server); restored, it relays again on the same port.
+    """
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.cut_off = threading.Event()
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def url(self, database_url: str) -> str:
+        """`database_url` with its host and port replaced by the relay's."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(database_url)
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@127.0.0.1:{self.port}" if userinfo else f"127.0.0.1:{self.port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def _accept(self):
+        while not self.stopped.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if self.cut_off.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            client.settimeout(None)
+            with self._lock:
+                self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self):
+        """Drop every relayed connection and refuse new ones."""
+        self.cut_off.set()
+        with self._lock:
+            dropped, self._open = self._open, []
+        for sock in dropped:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def restore(self):
+        self.cut_off.clear()
+
+    def stop(self):
+        self.cut()
+        self.stopped.set()
+        self._thread.join(5)
+        self.listener.close()
+
+
+def rq_worker_process(app, *args, **popen):
+    """A real `rq worker` (the Procfile's worker class and serializer) on this test's queue."""
+    command = [
+        sys.executable,
+        "-m",
+        "rq.cli",
+        "worker",
+        "--worker-class",
+        "notifications.rq.AppWorker",
+        "--serializer",
+        "rq.serializers.JSONSerializer",
+        "--url",
+        app.config["REDIS_URL"],
+        *args,
+        app.config["RQ_QUEUE"],
+    ]
+    env = worker_environment(app, **popen.pop("env", {}))
+    return subprocess.Popen(command, cwd=ROOT, env=env, **popen)

@@ -83,6 +83,17 @@ def unexpected_error(exc: Exception):
     return error_response(500, "server_error", _("Error interno. Intente de nuevo más tarde."))
 
 
+def unavailable_error(retry_after: int):
+    """503 in the one shape, with Retry-After: the database is out of reach for a moment."""
+    response = error_response(
+        503,
+        "unavailable",
+        _("El servicio no está disponible por un momento. Intente de nuevo en unos segundos."),
+    )
+    response.headers["Retry-After"] = str(int(retry_after))
+    return response
+
+
 def register_app_handler(app) -> None:
     """JSON for /api/ paths that match no route (404, 405): blueprint handlers never see them."""
     # every other path is left to whoever handled it before
