@@ -9,6 +9,7 @@ EXTRA_MODULES = (
     "admin.outbox",  # outbox and mail templates
     "admin.tokens",  # API tokens
     "admin.dashboard",  # charts
+    "admin.security",  # menu link to Seguridad de la cuenta
 )
 
 

@@ -106,6 +106,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    __import__("ticketing.input_guard").input_guard.init_app(app)
 
     from notifications.mailer import mail
 
@@ -119,6 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
     from admin import init_admin
 
     init_admin(app)
+    __import__("ticketing.security_headers").security_headers.init_app(app)
 
     import importlib
 
@@ -129,6 +131,7 @@ def create_app(config: dict | None = None) -> Flask:
             raise
     else:
         api.init_app(app)
+    __import__("ticketing.unavailable").unavailable.init_app(app)  # after every blueprint
 
     app.wsgi_app = SecureCookiesOverHttps(app.wsgi_app)
     if app.config["PROXY_COUNT"]:
@@ -196,20 +199,20 @@ def _connection_per_request(app: Flask) -> None:
     @app.before_request
     def _open():
         if not memory:
-            database.db.connect(reuse_if_open=True)
-            g._mesa_db_opened = True
+            g._mesa_db_opened = True  # set first: a refused connect is still cleaned up
+            database.usable_connection()
 
     @app.teardown_request
     def _close(_exc):
-        if g.pop("_mesa_db_opened", False) and not database.db.is_closed():
-            database.db.close()
+        # a connection the server dropped mid-request is forgotten here, so the next
+        # request on this thread connects afresh instead of failing on a dead socket
+        if g.pop("_mesa_db_opened", False):
+            database.discard_connection()
 
 
 @login_manager.user_loader
 def _load_user(user_id):
-    from ticketing.models import User
+    # the id is "<user id>:<session key>": only a live sign-in of an active person loads
+    from ticketing.sessions import load_session_user
 
-    try:
-        return User.get_or_none((User.id == int(user_id)) & (User.active == True))
-    except (TypeError, ValueError):
-        return None
+    return load_session_user(user_id if isinstance(user_id, str) else None)

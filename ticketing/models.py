@@ -98,9 +98,30 @@ class User(UserMixin, BaseModel):
     active = pw.BooleanField(default=True)
     locale = pw.CharField(max_length=8, default="es")
     created_at = pw.DateTimeField(default=now)
+    # second factor: the TOTP secret must stay readable to check codes; recovery codes hashed
+    totp_secret = pw.CharField(max_length=64, null=True)
+    totp_enabled_at = pw.DateTimeField(null=True)
+    totp_last_step = pw.BigIntegerField(null=True)  # last accepted time step (no replay)
+    recovery_codes = JSONField(default=list)  # sha256 hex of each unused recovery code
+
+    # "<id>:<session key>" of the sign-in this instance was loaded from (see sessions.py)
+    session_token: str | None = None
+    mfa_required = False  # set by the loader from the role's policy
 
     def __str__(self):
         return f"{self.full_name} <{self.email}>"
+
+    def get_id(self):
+        # Flask-Login stores this in the session and the remember cookie: a revocable key
+        return self.session_token
+
+    def __eq__(self, other):
+        # one person however signed in (UserMixin would compare `get_id`, the sign-in)
+        if isinstance(other, User):
+            return self.id == other.id
+        return NotImplemented
+
+    __hash__ = UserMixin.__hash__
 
     @property
     def is_active(self):
@@ -119,6 +140,33 @@ class User(UserMixin, BaseModel):
     @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
+
+
+class UserSession(BaseModel):
+    """A sign-in: its cookie carries the key, revoking the row ends it everywhere."""
+
+    user = pw.ForeignKeyField(User, backref="sessions", on_delete="CASCADE")
+    key_hash = pw.CharField(max_length=64, unique=True)
+    created_at = pw.DateTimeField(default=now)
+    last_seen_at = pw.DateTimeField(default=now)
+    revoked_at = pw.DateTimeField(null=True)
+    user_agent = pw.CharField(max_length=255, default="")
+
+    class Meta:
+        indexes = ((("user", "revoked_at"), False),)
+
+    def __str__(self):
+        return f"{self.user_id} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RolePolicy(BaseModel):
+    """What the AGQ requires of a role's accounts (today: a second factor)."""
+
+    role = pw.CharField(max_length=16, unique=True)
+    mfa_required = pw.BooleanField(default=False)
+
+    def __str__(self):
+        return f"{self.role}: {'2FA' if self.mfa_required else '-'}"
 
 
 class ApiToken(BaseModel):
@@ -156,6 +204,7 @@ class TicketType(BaseModel):
     name = pw.CharField(max_length=255)
     name_en = pw.CharField(max_length=255, default="")
     description = pw.TextField(default="")
+    description_en = pw.TextField(default="")
     category = pw.CharField(max_length=16, default="support")
     open_roles = JSONField(default=list)  # roles that may open it
     queue_level = pw.SmallIntegerField(default=FIRST_LEVEL)
@@ -174,12 +223,14 @@ class FieldDef(BaseModel):
     label = pw.CharField(max_length=255)
     label_en = pw.CharField(max_length=255, default="")
     help_text = pw.CharField(max_length=500, default="")
+    help_text_en = pw.CharField(max_length=500, default="")
     kind = pw.CharField(max_length=32, default="text")
     required = pw.BooleanField(default=False)
     order = pw.IntegerField(default=0)
     fieldset = pw.CharField(max_length=100, default="")
     default = pw.CharField(max_length=500, default="")
     choices = JSONField(default=list)  # for choice kinds: list of [value, label]
+    choices_en = JSONField(default=dict)  # English choice labels: value -> label
     options = JSONField(default=dict)  # kind-specific: max_mb, extensions, multiple, roles...
 
     class Meta:
@@ -362,6 +413,7 @@ class TrackingItem(BaseModel):
 
     institution = pw.ForeignKeyField(Institution, backref="tracking_items", on_delete="CASCADE")
     label = pw.CharField(max_length=255)
+    label_en = pw.CharField(max_length=255, default="")
     order = pw.IntegerField(default=0)
     met = pw.BooleanField(default=False)
     met_by = pw.ForeignKeyField(User, null=True, backref="+")
@@ -379,6 +431,7 @@ class DefaultTrackingItem(BaseModel):
     """The default plantilla de seguimiento new institutions start from (editable by the AGQ)."""
 
     label = pw.CharField(max_length=255, unique=True)
+    label_en = pw.CharField(max_length=255, default="")
     order = pw.IntegerField(default=0)
 
     def __str__(self):
@@ -453,6 +506,8 @@ MODELS = [
     Institution,
     StageChange,
     User,
+    UserSession,
+    RolePolicy,
     ApiToken,
     Queue,
     TicketType,

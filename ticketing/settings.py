@@ -48,6 +48,19 @@ SETTINGS: dict[str, tuple[object, str]] = {
     "REMEMBER_COOKIE_SECURE": (False, "send the remember-me cookie over HTTPS only"),
     "PROXY_COUNT": (0, "reverse proxies in front of gunicorn whose X-Forwarded-* are trusted"),
     "RQ_QUEUE": ("mesa", "name of the RQ queue jobs go to"),
+    "LOGIN_THROTTLE": (True, "throttle failed sign-ins (Redis-backed when REDIS_URL is set)"),
+    "LOGIN_LIMIT_PER_ACCOUNT": (
+        "5 per minute; 20 per hour",
+        "failed sign-ins, codes or reset requests allowed per account (known or not)",
+    ),
+    "LOGIN_LIMIT_PER_ADDRESS": (
+        "30 per minute; 200 per hour",
+        "failed sign-ins, codes or reset requests allowed per client address",
+    ),
+    "DB_RETRY_AFTER_SECONDS": (
+        5,
+        "Retry-After of the 503 answered when a request loses its database connection",
+    ),
 }
 
 
