@@ -70,12 +70,12 @@ def inline_handlers(app: Flask) -> set[str]:
         for view in admin._views:
             for name, _text in getattr(view, "_actions", None) or []:
                 handlers.add(ACTION_HANDLER.format(name))
-    from flask_admin.babel import gettext as admin_gettext
+    from flask_admin import babel as admin_babel  # Flask-Admin's own catalog
 
     with app.test_request_context():
         for locale in LOCALES:
             with force_locale(locale):
-                handlers.add(DELETE_HANDLER.format(admin_gettext(DELETE_QUESTION)))
+                handlers.add(DELETE_HANDLER.format(admin_babel.gettext(DELETE_QUESTION)))
     return handlers
 
 
