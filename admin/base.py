@@ -12,6 +12,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+ID_MAX = 2**31 - 1  # ids are 32-bit integer columns on PostgreSQL
+PAGE_MAX = 2**31 - 1  # the largest row offset a list asks for (a page past it is empty)
+SEARCH_MAX = 500  # characters of a search kept: SQLite refuses LIKE patterns over 50,000 bytes
+
+
+def bounded_id(value) -> int | None:
+    """A row id from a form or query (ASCII digits, within a 32-bit column), else None."""
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 1 <= number <= ID_MAX else None
+
 
 class RoleMixin:
     """A view open to signed-in users with one of `roles` (all roles when empty)."""
@@ -72,6 +85,25 @@ class ScopedModelView(RoleMixin, ModelView):
     def scope(self):
         raise NotImplementedError
 
+    def _get_list_extra_args(self):
+        """The list's query arguments, with any page and sort the list cannot serve dropped.
+
+        A negative page is the first; a page past the last is empty (the offset stays
+        within what the databases accept); a sort index naming a column that is listed
+        but not sortable, or none at all, falls back to the default order; a search is cut
+        to its first SEARCH_MAX characters (more than any name, title or subject holds).
+        """
+        args = super()._get_list_extra_args()
+        page = min(max(args.page or 0, 0), PAGE_MAX // max(self.page_size or 1, 1))
+        sort = args.sort
+        column = self._get_column_by_idx(sort) if sort is not None else None
+        if column is None or column[0] not in (self._sortable_columns or {}):
+            sort = None
+        desc = 1 if args.sort_desc and sort is not None else None
+        search = args.search[:SEARCH_MAX] if args.search else args.search
+        # clone() would turn an empty filter list into None, which get_list cannot iterate
+        return args.clone(page=page, sort=sort, sort_desc=desc, search=search, filters=args.filters)
+
     def get_query(self):
         return self.scope()
 
@@ -80,15 +112,16 @@ class ScopedModelView(RoleMixin, ModelView):
 
     def get_one(self, id):
         pk = self.model._meta.primary_key
-        try:
-            return self.scope().where(pk == pk.db_value(id)).first()
-        except (TypeError, ValueError):
+        row_id = bounded_id(id)
+        if row_id is None:
             return None
+        return self.scope().where(pk == row_id).first()
 
     def scoped_ids(self, ids):
-        """The subset of `ids` the user may act on (bulk actions)."""
+        """The subset of `ids` the user may act on (bulk actions); malformed ids are dropped."""
         pk = self.model._meta.primary_key
-        return [getattr(m, pk.name) for m in self.scope().where(pk.in_(list(ids)))]
+        wanted = [i for i in (bounded_id(v) for v in ids) if i is not None]
+        return [getattr(m, pk.name) for m in self.scope().where(pk.in_(wanted))]
 
     def action_delete(self, ids):
         return super().action_delete(self.scoped_ids(ids))

@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TelField
 
-from admin.base import FilterFormMixin, ListFilter, ScopedModelView
+from admin.base import FilterFormMixin, ListFilter, ScopedModelView, bounded_id
 from ticketing import services
 from ticketing.errors import DomainError
 from ticketing.fields import choice_list
@@ -237,9 +237,8 @@ class UserView(FilterFormMixin, ScopedModelView):
 
     def create_model(self, form):
         if current_user.role == AGQ:
-            try:
-                institution_id = int(form.institution.data)
-            except (TypeError, ValueError):
+            institution_id = bounded_id(form.institution.data)
+            if institution_id is None:
                 form.institution.errors = [_("Elija la institución.")]
                 return False
         else:

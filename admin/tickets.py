@@ -2,7 +2,7 @@
 
 import re
 
-from flask import abort, flash, g, redirect, request, send_file, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -11,9 +11,11 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from peewee import Case, fn
 
-from admin.base import FilterFormMixin, ListFilter, RoleView, ScopedModelView
+from admin.base import FilterFormMixin, ListFilter, RoleView, ScopedModelView, bounded_id
+from admin.export import SafeCsvExportMixin
 from ticketing import services
-from ticketing.errors import DomainError, ValidationFailed
+from ticketing.attachments import download_response
+from ticketing.errors import DomainError, TooLarge, ValidationFailed
 from ticketing.fields import (
     UploadedFile,
     build_form_class,
@@ -124,12 +126,14 @@ def _state_options():
 
 
 def _type_options():
+    english = str(get_locale()) == "en"
     return [
-        (str(t.id), t.name) for t in TicketType.select().order_by(TicketType.order, TicketType.name)
+        (str(t.id), (t.name_en if english else "") or t.name)
+        for t in TicketType.select().order_by(TicketType.order, TicketType.name)
     ]
 
 
-class TicketListView(FilterFormMixin, ScopedModelView):
+class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
     """A queue: the tickets the user may see, with ready-made views and filters."""
 
     roles = (FOCAL, AIQ, AGQ)
@@ -245,15 +249,16 @@ class TicketListView(FilterFormMixin, ScopedModelView):
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
         match = REFERENCE.fullmatch((search or "").strip())
-        if match:  # "MESA-12" or "12" finds that ticket
-            g.mesa_reference = int(match.group(1))
+        if match:  # "MESA-12" or "12" finds that ticket (a number past any id finds none)
+            g.mesa_reference = bounded_id(match.group(1)) or 0
             search = None
         return super().get_list(
             page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
         )
 
     def get_one(self, id):
-        return get_visible_ticket(current_user, id)
+        ticket_id = bounded_id(id)
+        return get_visible_ticket(current_user, ticket_id) if ticket_id else None
 
     def get_empty_list_message(self):
         return _("No hay tickets en esta vista.")
@@ -380,14 +385,19 @@ def _upload(storage):
     )
 
 
-def _state_labels(defn: dict) -> dict[str, str]:
-    return {s["key"]: s["label"] for s in defn["states"]}
+def _labels(rows: list[dict], key: str, english: bool) -> dict[str, str]:
+    """Each row's label by `key`, in English where the row has one and the UI is English."""
+    return {r[key]: (r.get("label_en") if english else "") or r["label"] for r in rows}
 
 
 def describe_event(event, defn: dict) -> str:
-    """One line of a ticket's history, in Spanish, as the timeline shows it."""
+    """One line of a ticket's history, in the UI's language, as the timeline shows it."""
     data = event.data or {}
-    states = _state_labels(defn)
+    english = str(get_locale()) == "en"
+    states = _labels(defn["states"], "key", english)
+    # labels recorded at the time are the fallback: a later version may have dropped the row
+    actions = _labels(defn["transitions"], "name", english)
+    items = _labels(defn["checklist"], "key", english)
     kind = event.kind
     if kind == "created":
         if data.get("source") == "mail":
@@ -398,14 +408,15 @@ def describe_event(event, defn: dict) -> str:
     if kind == "transition":
         return _(
             "%(action)s: %(before)s → %(after)s",
-            action=data.get("label", ""),
+            action=actions.get(data.get("name")) or data.get("label", ""),
             before=states.get(data.get("from"), data.get("from")),
             after=states.get(data.get("to"), data.get("to")),
         )
     if kind == "checklist":
+        label = items.get(data.get("item")) or data.get("label", "")
         if data.get("to"):
-            return _("Marcó cumplido «%(l)s»", l=data.get("label", ""))
-        return _("Desmarcó «%(l)s»", l=data.get("label", ""))
+            return _("Marcó cumplido «%(l)s»", l=label)
+        return _("Desmarcó «%(l)s»", l=label)
     if kind == "comment":
         return _("Agregó una nota interna") if data.get("internal") else _("Comentó")
     if kind == "assigned":
@@ -413,7 +424,7 @@ def describe_event(event, defn: dict) -> str:
             return _("Asignó el ticket a %(n)s", n=data["to_name"])
         return _("Quitó la asignación")
     if kind == "fields_changed":
-        labels = {f["name"]: f["label"] for f in defn["fields"]}
+        labels = _labels(defn["fields"], "name", english)
         labels["title"] = _("Título")
         names = ", ".join(labels.get(k, k) for k in (data.get("changes") or {}))
         return _("Cambió: %(fields)s", fields=names)
@@ -422,7 +433,7 @@ def describe_event(event, defn: dict) -> str:
     if kind == "scheduled":
         return _(
             "Fijó la fecha de «%(l)s»: %(d)s",
-            l=data.get("label", ""),
+            l=items.get(data.get("item")) or data.get("label", ""),
             d=str(data.get("at", "")).replace("T", " "),
         )
     if kind == "moved":
@@ -461,7 +472,7 @@ class TicketPageView(RoleView):
         return False
 
     def _ticket(self, ticket_id):
-        ticket = get_visible_ticket(current_user, ticket_id)
+        ticket = get_visible_ticket(current_user, ticket_id) if bounded_id(ticket_id) else None
         if ticket is None:
             abort(404)
         return ticket
@@ -541,6 +552,8 @@ class TicketPageView(RoleView):
     def _run(self, ticket_id, fn, success):
         try:
             fn()
+        except TooLarge:
+            raise  # never a flash: every over-limit upload is answered 413 (security_headers)
         except DomainError as exc:
             flash(exc.message, "error")
             for name, message in exc.fields.items():
@@ -658,8 +671,6 @@ class TicketPageView(RoleView):
 
     @expose("/<int:ticket_id>/attachment/<int:attachment_id>")
     def attachment(self, ticket_id, attachment_id):
-        import io
-
         ticket = self._ticket(ticket_id)
         from ticketing.models import Attachment, Blob
 
@@ -672,12 +683,7 @@ class TicketPageView(RoleView):
         )
         if row is None:
             abort(404)
-        return send_file(
-            io.BytesIO(bytes(row.blob.data)),
-            mimetype=row.content_type,
-            as_attachment=True,
-            download_name=row.filename,
-        )
+        return download_response(row)
 
 
 def escape_text(text):

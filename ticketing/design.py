@@ -19,7 +19,16 @@ from ticketing import process_io
 from ticketing.db import db
 from ticketing.definitions import current_version, definition_of, validate_definition
 from ticketing.errors import NotFound, PermissionDenied, StaleVersion, ValidationFailed
-from ticketing.models import AGQ, Ticket, TicketType, TicketTypeVersion
+from ticketing.models import (
+    AGQ,
+    ChecklistItemDef,
+    FieldDef,
+    StateDef,
+    Ticket,
+    TicketType,
+    TicketTypeVersion,
+    TransitionDef,
+)
 
 SECTIONS = {
     "fields": "Campo",
@@ -40,6 +49,30 @@ GENERAL = {
     "states": "Estados",
 }
 _LOCATION = re.compile(r"(\w+)\[(\d+)\]$")
+MAX_NESTING = 20  # levels a YAML attribute may nest; no effect or option needs more than four
+# the table each part of a definition is stored in, and the definition key → column name
+COLUMNS = {
+    None: (TicketType, {}),
+    "fields": (FieldDef, {}),
+    "checklist": (ChecklistItemDef, {}),
+    "states": (StateDef, {}),
+    "transitions": (TransitionDef, {"to": "to_state"}),
+}
+ATTRIBUTE_LABELS = {
+    "name": "Nombre",
+    "slug": "Identificador",
+    "name_en": "Nombre en inglés",
+    "category": "Categoría",
+    "label": "Etiqueta",
+    "label_en": "Etiqueta en inglés",
+    "help_text": "Texto de ayuda",
+    "fieldset": "Grupo",
+    "default": "Valor inicial",
+    "kind": "Tipo de campo",
+    "key": "Clave",
+    "evidence": "Evidencia",
+    "to": "Hacia el estado",
+}
 
 
 class DefinitionInvalid(ValidationFailed):
@@ -142,6 +175,12 @@ class _Draft:
             at = f" en la línea {mark.line + 1}, columna {mark.column + 1}" if mark else ""
             self.problems.append((where, self._say(what, f"YAML inválido{at}")))
             return expected()
+        except RecursionError:  # the YAML composer recurses once per nesting level
+            parsed = _TOO_DEEP
+        if parsed is _TOO_DEEP or _depth(parsed) > MAX_NESTING:
+            message = _("demasiados niveles de anidación (máximo %(n)s)", n=MAX_NESTING)
+            self.problems.append((where, self._say(what, message)))
+            return expected()
         if parsed is None:
             return expected()
         if not isinstance(parsed, expected):
@@ -161,6 +200,38 @@ class _Draft:
             return int(text)
         self.problems.append((where, self._say(what, "escriba un número entero")))
         return default
+
+
+_TOO_DEEP = object()
+
+
+def _depth(value, level: int = 0) -> int:
+    """How deeply lists and maps nest in `value`, counted up to just past the limit."""
+    if level > MAX_NESTING or not isinstance(value, dict | list):
+        return level
+    items = value.values() if isinstance(value, dict) else value
+    return max((_depth(item, level + 1) for item in items), default=level + 1)
+
+
+def _too_long(defn: dict) -> list[tuple[str, str]]:
+    """(where, message) for each text longer than the column that stores it."""
+    problems = []
+
+    def check(section, row, where):
+        model, renamed = COLUMNS[section]
+        for key, value in row.items():
+            column = model._meta.fields.get(renamed.get(key, key))
+            limit = getattr(column, "max_length", None)
+            if limit and isinstance(value, str) and len(value) > limit:
+                label = ATTRIBUTE_LABELS.get(key, key)
+                message = _("%(what)s: máximo %(n)s caracteres", what=label, n=limit)
+                problems.append((where or key, message))
+
+    check(None, {k: v for k, v in defn.items() if k not in COLUMNS}, "")
+    for section in ("fields", "checklist", "states", "transitions"):
+        for i, row in enumerate(defn.get(section) or []):
+            check(section, row, f"{section}[{i}]")
+    return problems
 
 
 def _text(value) -> str:
@@ -290,6 +361,7 @@ def save_type(
         if existing is None:
             raise NotFound(_("Ese tipo de ticket no existe."))
     defn, problems = definition_from_draft(draft)
+    problems.extend(_too_long(defn))
     if existing is not None:
         defn["slug"] = existing.slug  # other types, templates and queues refer to it
     elif defn["slug"] and TicketType.select().where(TicketType.slug == defn["slug"]).exists():

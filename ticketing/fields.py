@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
@@ -312,8 +313,11 @@ def _ruc(value, field):
 # ---------------------------------------------------------------- choices and yes/no
 
 
-def _choice_pairs(field) -> list[tuple[str, str]]:
-    """(value, label) of each choice; a bare value is its own label."""
+def _choice_pairs(field, english=False) -> list[tuple[str, str]]:
+    """(value, label) of each choice; a bare value is its own label.
+
+    `english`: the label from `choices_en` (value -> label) where it has one.
+    """
     pairs = []
     for choice in field.get("choices") or []:
         if isinstance(choice, list | tuple) and choice:
@@ -321,6 +325,9 @@ def _choice_pairs(field) -> list[tuple[str, str]]:
             pairs.append((value, str(choice[1]) if len(choice) > 1 else value))
         elif not isinstance(choice, list | tuple):
             pairs.append((str(choice), str(choice)))
+    english_labels = (field.get("choices_en") or {}) if english else {}
+    if isinstance(english_labels, dict) and english_labels:
+        pairs = [(value, english_labels.get(value) or label) for value, label in pairs]
     return pairs
 
 
@@ -579,7 +586,7 @@ def display_value(field: dict, value, people=None) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if kind in ("choice", "multichoice"):
-        labels = dict(_choice_pairs(field))
+        labels = dict(_choice_pairs(field, english=str(get_locale()) == "en"))
         items = value if isinstance(value, list) else [value]
         return ", ".join(str(labels.get(str(v), v)) for v in items)
     if kind == "file":
@@ -620,7 +627,7 @@ def _yes_no_choice(value) -> str:
     return "" if value is None else str(value)
 
 
-def _wtf_field(field: dict, label: str):
+def _wtf_field(field: dict, label: str, english=False):
     kind = field["kind"]
     options = _options(field)
     render_kw = {}
@@ -631,7 +638,7 @@ def _wtf_field(field: dict, label: str):
         render_kw.update({"required": True, "aria-required": "true"})
     kwargs = {
         "label": label,
-        "description": field.get("help_text", ""),
+        "description": (field.get("help_text_en") if english else "") or field.get("help_text", ""),
         "validators": [Optional()],  # the service validates; the form only carries raw input
         "render_kw": render_kw,
     }
@@ -662,10 +669,10 @@ def _wtf_field(field: dict, label: str):
         render_kw["autocomplete"] = "tel"
         return TelField(default=default, **kwargs)
     if kind == "choice":
-        choices = choice_list([("", "—")] + _choice_pairs(field))
+        choices = choice_list([("", "—")] + _choice_pairs(field, english))
         return SelectField(choices=choices, default=default, validate_choice=False, **kwargs)
     if kind == "multichoice":
-        choices = choice_list(_choice_pairs(field))
+        choices = choice_list(_choice_pairs(field, english))
         if isinstance(default, str):
             default = [value.strip() for value in default.split(",") if value.strip()]
         return MultiCheckboxField(choices=choices, default=default, validate_choice=False, **kwargs)
@@ -732,7 +739,7 @@ def build_form_class(cache_key, fields: list[dict], locale="es", with_title=True
     for field in sorted(fields, key=lambda f: f.get("order", 0)):
         english = str(locale or "").lower().startswith("en")
         label = (field.get("label_en") if english else None) or field["label"]
-        setattr(TicketForm, f"f_{field['name']}", _wtf_field(field, label))
+        setattr(TicketForm, f"f_{field['name']}", _wtf_field(field, label, english))
     TicketForm.field_defs = fields
     if cache_key is not None:
         with _FORM_CACHE_LOCK:

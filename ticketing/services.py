@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from notifications.outbox import queue_mail, unit_of_work
+from ticketing.attachments import checked_upload
 from ticketing.db import db
 from ticketing.definitions import current_version, may_open
 from ticketing.errors import (
@@ -22,7 +23,6 @@ from ticketing.errors import (
     NotFound,
     PermissionDenied,
     StaleVersion,
-    TooLarge,
     ValidationFailed,
 )
 from ticketing.fields import (
@@ -249,15 +249,17 @@ def store_attachment(
     checklist_key=None,
     internal=False,
 ) -> Attachment:
-    """Keep an uploaded file with the ticket (bytes deduplicated by hash)."""
-    limit = current_app.config["MAX_ATTACHMENT_MB"] * 1024 * 1024
-    if len(upload.data) > limit:
-        raise TooLarge(
-            _(
-                "El archivo supera el tamaño máximo de %(n)s MB.",
-                n=current_app.config["MAX_ATTACHMENT_MB"],
-            )
-        )
+    """Keep an uploaded file with the ticket: checked, typed from its bytes, safely named.
+
+    The one upload path (field files, comment and checklist attachments, mail): raises
+    TooLarge or ValidationFailed (keyed by `field_name` for a form field) on refusal.
+    """
+    try:
+        upload = checked_upload(upload, max_mb=current_app.config["MAX_ATTACHMENT_MB"])
+    except ValidationFailed as exc:
+        if field_name is None:
+            raise
+        raise ValidationFailed(exc.message, fields={field_name: exc.message}) from None
     digest = hashlib.sha256(upload.data).hexdigest()
     blob = Blob.get_or_none(Blob.sha256 == digest)
     if blob is None:
@@ -427,7 +429,12 @@ def open_ticket(
         _history(ticket, actor, "created", created)
         for effect in defn.get("on_open", []):
             _apply_effect(actor, ticket, effect, comment=None)
-        _notify("ticket_opened", ticket, ["requester"], SYSTEM)
+        # "we received your ticket" tells the reference to whoever did not see it given: a
+        # mail's sender, a person an AGQ registered it for; not someone who opened it on
+        # the web or the API, nor the requester of a step another ticket opened (that
+        # type's on_open says what to tell them)
+        if source == "mail" or on_behalf_of is not None:
+            _notify("ticket_opened", ticket, ["requester"], SYSTEM)
         _notify("ticket_opened_queue", ticket, ["queue"], actor)
     return ticket
 
@@ -481,9 +488,24 @@ def update_fields(actor, ticket_id, raw_fields: dict, expected_version: int, tit
     return ticket
 
 
+def _whole_number(value) -> int | None:
+    """`value` as an id or version (ASCII digits within a 32-bit column), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value <= 2**31 - 1 else None
+    text = str(value).strip() if value is not None else ""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    return int(text) if int(text) <= 2**31 - 1 else None
+
+
 def _save(ticket: Ticket, expected_version, **updates):
     """Write `updates` only if the ticket is still at `expected_version`."""
-    expected = ticket.version if expected_version is None else int(expected_version)
+    expected = ticket.version if expected_version is None else _whole_number(expected_version)
+    if expected is None:  # a forged or mangled form: the page was not read from this ticket
+        message = _("La versión del ticket no es válida. Recargue la página.")
+        raise ValidationFailed(message, fields={"version": message})
     updates["updated_at"] = now()
     updates["version"] = expected + 1
     rows = (
@@ -508,7 +530,8 @@ def assign(actor, ticket_id, assignee_id, expected_version=None):
         raise PermissionDenied(_("Solo quien atiende la cola puede asignar."))
     assignee = None
     if assignee_id:
-        assignee = User.get_or_none(User.id == int(assignee_id))
+        person_id = _whole_number(assignee_id)
+        assignee = User.get_or_none(User.id == person_id) if person_id is not None else None
         if assignee is None or not _is_agent(assignee, ticket) or not assignee.active:
             raise ValidationFailed(
                 _("Esa persona no atiende esta cola."),
@@ -835,7 +858,7 @@ def _apply_transition(actor, ticket, name, comment, expected_version, *, check_r
     token = _told.set(set())
     try:
         for effect in tr.get("effects", []):
-            _apply_effect(actor, ticket, effect, comment=comment)
+            _apply_effect(actor, ticket, effect, comment=comment, transition=tr)
         _notify(
             "rejected" if target["category"] == REJECTED else "state_changed",
             ticket,
@@ -849,7 +872,7 @@ def _apply_transition(actor, ticket, name, comment, expected_version, *, check_r
     return ticket
 
 
-def _apply_effect(actor, ticket: Ticket, effect: dict, *, comment):
+def _apply_effect(actor, ticket: Ticket, effect: dict, *, comment, transition=None):
     kind = effect["kind"]
     if kind == "move_to_level":
         queue = queue_for(ticket.institution_id, int(effect["level"]))
@@ -873,12 +896,14 @@ def _apply_effect(actor, ticket: Ticket, effect: dict, *, comment):
         _save(ticket, None, due_at=None, reminded=[])
         _history(ticket, actor, "deadline", {"to": None})
     elif kind == "notify":
+        # an on_open effect has no transition: the mail names the type that opened
+        label = transition["label"] if transition else definition(ticket)["name"]
         _notify(
             effect["event"],
             ticket,
             effect.get("roles", ["requester"]),
             actor,
-            extra={"comment": comment or ""},
+            extra={"comment": comment or "", "transition": label},
         )
     elif kind == "set_stage":
         set_stage(ticket.institution_id, effect["stage"])
@@ -1073,7 +1098,9 @@ def create_institution(
             institution=institution, level=FIRST_LEVEL, name=f"Mesa de ayuda {institution.sigla}"
         )
         for item in DefaultTrackingItem.select().order_by(DefaultTrackingItem.order):
-            TrackingItem.create(institution=institution, label=item.label, order=item.order)
+            TrackingItem.create(
+                institution=institution, label=item.label, label_en=item.label_en, order=item.order
+            )
     return institution
 
 
@@ -1534,4 +1561,11 @@ def update_user(actor, user_id, changes: dict) -> User:
                 _("Ya existe una cuenta con esa cédula o ese correo."),
                 fields={"email": _("Ya existe una cuenta con esa cédula o ese correo.")},
             ) from None
+        # a new role or a deactivation takes effect at once, not at the next sign-in
+        if values.get("role", user.role) != user.role or (
+            "active" in values and not values["active"] and user.active
+        ):
+            from ticketing.sessions import revoke_all
+
+            revoke_all(user)
     return User.get_by_id(user.id)

@@ -7,12 +7,11 @@ session cookie, which is why the blueprint can be exempt from CSRF protection.
 import base64
 import binascii
 import datetime as dt
-import io
 import json
 import math
 import re
 
-from flask import Blueprint, g, jsonify, request, send_file, url_for
+from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -26,6 +25,7 @@ from ticketing.api.errors import (
     unexpected_error,
 )
 from ticketing.api.tokens import user_for_token
+from ticketing.attachments import download_response
 from ticketing.errors import DomainError, NotFound, ValidationFailed
 from ticketing.fields import UploadedFile
 from ticketing.models import Attachment, Blob, Ticket, TicketType
@@ -218,21 +218,19 @@ def read_body(spec: dict[str, tuple[str, bool]], *, multipart=False) -> dict:
 
 
 def uploads(names=None) -> dict[str, list[UploadedFile]]:
-    """Uploaded files by part name (all parts, or only `names`)."""
+    """Uploaded files by part name (all parts, or only `names`).
+
+    Names and types are left to the service's one upload path: it stores a safe name and
+    the type the bytes show, never the Content-Type the caller claimed.
+    """
     found: dict[str, list[UploadedFile]] = {}
     if request.mimetype != "multipart/form-data":
         return found
     for name, storage in request.files.items(multi=True):
         if names is not None and name not in names:
             raise _bad({name: _("Propiedad desconocida.")})
-        filename = storage.filename or ""
-        if not filename.strip() or _invalid_text(filename) or any(ord(c) < 32 for c in filename):
-            message = _("El nombre del archivo no es válido.")
-            raise ValidationFailed(message, fields={name: message})
-        mimetype = storage.mimetype or "application/octet-stream"
-        if _invalid_text(mimetype) or any(ord(c) < 32 for c in mimetype):
-            mimetype = "application/octet-stream"
-        found.setdefault(name, []).append(UploadedFile(filename, mimetype, storage.read()))
+        upload = UploadedFile(storage.filename or "", "application/octet-stream", storage.read())
+        found.setdefault(name, []).append(upload)
     return found
 
 
@@ -478,12 +476,7 @@ def attachment(ticket_id, attachment_id):
     )
     if row is None:
         raise NotFound(_("Ese adjunto no existe o no está a su alcance."))
-    return send_file(
-        io.BytesIO(bytes(row.blob.data)),
-        mimetype=row.content_type,
-        as_attachment=True,
-        download_name=row.filename,
-    )
+    return download_response(row)
 
 
 # ---------------------------------------------------------------- institutions
