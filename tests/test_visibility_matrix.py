@@ -27,7 +27,10 @@ from ticketing.models import (
     User,
 )
 
-ATTACKERS = ["interno", "focal", "aiq", "agq"]
+# A's roles and the AGQ against B's ticket; B's own other internal user (who must not see
+# a colleague's ticket); and the ticket's requester, who must not see its internal note
+ATTACKERS = ["interno", "focal", "aiq", "agq", "interno2_b", "interno_b"]
+SAME_INSTITUTION = {"interno2_b", "interno_b"}
 SKIP_ENDPOINTS = {"static", "admin.static", "mesa_ui.static"}
 
 
@@ -46,6 +49,15 @@ def _world():
     )
     services.add_comment(user("focal_b"), ticket.id, f"{marker} comentario")
     services.add_comment(user("focal_b"), ticket.id, f"{marker} nota", internal=True)
+    note_marker = "NOTA-" + secrets.token_hex(6)
+    services.add_comment(
+        user("focal_b"),
+        ticket.id,
+        f"{note_marker} nota interna",
+        internal=True,
+        files=[UploadedFile("interna.txt", "text/plain", f"{note_marker} archivo".encode())],
+    )
+    colleague = second_internal_user_of_b()
     b = Institution.get(Institution.sigla == "INSTB")
     Institution.update(address=f"{tenant} dirección").where(Institution.id == b.id).execute()
     User.update(cargo=f"{tenant} cargo").where(User.institution == b.id).execute()
@@ -54,9 +66,14 @@ def _world():
     token = ApiToken.create(
         user=requester, name=f"{tenant} token", token_hash=hashlib.sha256(raw.encode()).hexdigest()
     )
-    attachment = Attachment.get(Attachment.ticket == ticket.id)
+    attachment = Attachment.get((Attachment.ticket == ticket.id) & (Attachment.internal == False))
     return {
         "marker": marker,
+        "note_marker": note_marker,
+        "internal_attachment": Attachment.get(
+            (Attachment.ticket == ticket.id) & (Attachment.internal == True)
+        ),
+        "colleague": colleague,
         "tenant_marker": tenant,
         "ticket": Ticket.get_by_id(ticket.id),
         "attachment": attachment,
@@ -65,6 +82,39 @@ def _world():
         "token": token,
         "outbox": Outbox.select().where(Outbox.ticket == ticket.id).first(),
         "tracking": TrackingItem.select().where(TrackingItem.institution == b.id).first(),
+    }
+
+
+def second_internal_user_of_b():
+    """Another internal user of B: same institution as the requester, not the requester."""
+    from tests.conftest import _password_hash
+
+    person = services.create_user(
+        services.SYSTEM,
+        full_name="INTERNO2_B INSTB",
+        cedula="1710000082",
+        email="interno2_b@instb.ec",
+        role="interno",
+        institution_id=user("interno_b").institution_id,
+        invite=False,
+    )
+    User.update(password_hash=_password_hash()).where(User.id == person.id).execute()
+    return person
+
+
+def _notes(world):
+    """The ticket's internal notes and files: what its requester may never add to or read."""
+    ticket_id = world["ticket"].id
+    return {
+        "notes": [
+            (c.id, c.body)
+            for c in Comment.select()
+            .where((Comment.ticket == ticket_id) & (Comment.internal == True))
+            .order_by(Comment.id)
+        ],
+        "internal_files": Attachment.select()
+        .where((Attachment.ticket == ticket_id) & (Attachment.internal == True))
+        .count(),
     }
 
 
@@ -207,6 +257,10 @@ def _requests(app, world, attacker):
         if rule.endpoint in SKIP_ENDPOINTS:
             continue
         url_values = _fill(rule, world)
+        if attacker.email.startswith(tuple(f"{k}@" for k in SAME_INSTITUTION)):
+            # B's own internal users are probed with the internal note's file
+            if "attachment_id" in url_values:
+                url_values["attachment_id"] = world["internal_attachment"].id
         with app.test_request_context():
             from flask import url_for
 
@@ -222,9 +276,13 @@ def _requests(app, world, attacker):
 def test_no_route_shows_or_changes_another_institutions_ticket(app, client, auth, attacker_key):
     world = _world()
     attacker = auth.login(attacker_key)
-    # the AGQ manages every institution and person; only B's first-level ticket is off-limits
-    tenant = attacker_key != "agq"
-    markers = [world["marker"]] + ([world["tenant_marker"]] if tenant else [])
+    # the AGQ manages every institution and person; only B's first-level ticket is off-limits.
+    # B's internal users may see their own institution; the requester sees the ticket itself
+    # (so only its internal note is off-limits), the requester's colleague nothing of it
+    tenant = attacker_key not in ("agq", *SAME_INSTITUTION)
+    requester = attacker_key == "interno_b"
+    markers = [world["note_marker"]] + ([] if requester else [world["marker"]])
+    markers += [world["tenant_marker"]] if tenant else []
     raw_attacker_token = secrets.token_urlsafe(24)
     ApiToken.create(
         user=attacker,
@@ -232,7 +290,7 @@ def test_no_route_shows_or_changes_another_institutions_ticket(app, client, auth
         token_hash=hashlib.sha256(raw_attacker_token.encode()).hexdigest(),
     )
     headers = {"Authorization": f"Bearer {raw_attacker_token}"}
-    before = _snapshot(world, tenant)
+    before = _notes(world) if requester else _snapshot(world, tenant)
     checked = 0
     for rule, method, url, query in _requests(app, world, attacker):
         data = _payload(rule, world, attacker)
@@ -266,7 +324,7 @@ def test_no_route_shows_or_changes_another_institutions_ticket(app, client, auth
         if client.get("/login").status_code != 302:  # a route signed us out: sign in again
             auth.login(attacker_key)
     assert checked > 40
-    assert _snapshot(world, tenant) == before
+    assert (_notes(world) if requester else _snapshot(world, tenant)) == before
 
 
 def test_positive_control_owner_sees_the_markers(app, client, auth):
@@ -284,8 +342,39 @@ def test_positive_control_owner_sees_the_markers(app, client, auth):
 
 
 def test_requester_never_sees_internal_notes(app, client, auth):
+    """Not on the page, not as a file, not in any mail sent to the requester."""
+    from notifications.mailer import render
+
     world = _world()
     auth.login("interno_b")
     page = client.get(f"/ticket/{world['ticket'].id}/").get_data(as_text=True)
     assert f"{world['marker']} comentario" in page
     assert f"{world['marker']} nota" not in page
+    assert world["note_marker"] not in page
+    ticket_id, note_file = world["ticket"].id, world["internal_attachment"].id
+    assert client.get(f"/ticket/{ticket_id}/attachment/{note_file}").status_code == 404
+    mails = [
+        "\n".join(render(row))
+        for row in Outbox.select().where(Outbox.recipient == world["user"].email)
+    ]
+    assert mails and any(world["marker"] in m for m in mails)  # the requester does get mail
+    assert not any(world["note_marker"] in m for m in mails)
+    staff = [
+        "\n".join(render(row))
+        for row in Outbox.select().where(
+            Outbox.recipient.in_([user("focal_b").email, user("aiq_b").email])
+        )
+    ]
+    assert any(world["note_marker"] in m for m in staff)  # positive control: staff are told
+
+
+def test_positive_control_the_colleague_and_the_requester_are_signed_in_probes(app, client, auth):
+    """The requester's colleague really is B's internal user, and sees their own ticket."""
+    world = _world()
+    colleague = auth.login("interno2_b")
+    assert colleague.institution_id == world["institution"].id
+    own = make_ticket(colleague, title="Del colega")
+    assert client.get(f"/ticket/{own.id}/").status_code == 200
+    assert client.get(f"/ticket/{world['ticket'].id}/").status_code == 404
+    auth.login("interno_b")
+    assert world["marker"] in client.get(f"/ticket/{world['ticket'].id}/").get_data(as_text=True)

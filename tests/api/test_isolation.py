@@ -93,6 +93,54 @@ def test_every_endpoint_refuses_another_institutions_ticket(app, api):
     assert _state(theirs.id) == before
 
 
+def test_the_requesters_colleague_gets_nothing_of_the_ticket(app, api):
+    """Another internal user of B, same institution as the requester: still 404 everywhere."""
+    from tests.test_visibility_matrix import second_internal_user_of_b
+
+    theirs = _b_world()
+    second_internal_user_of_b()
+    attachments = [a.id for a in Attachment.select().where(Attachment.ticket == theirs.id)]
+    mine = make_ticket(user("interno2_b"), title="Del colega")
+    before = _state(theirs.id)
+    key = "interno2_b"
+    probes = [
+        api.get(f"/tickets/{theirs.id}", key),
+        api.patch(f"/tickets/{theirs.id}", key, json={"version": theirs.version}),
+        api.post(f"/tickets/{theirs.id}/checklist/reprodujo", key, json={"done": True}),
+        api.post(f"/tickets/{theirs.id}/transitions", key, json={"name": "cancelar"}),
+        api.post(f"/tickets/{theirs.id}/comments", key, json={"body": "hola"}),
+        api.put(f"/tickets/{theirs.id}/assignee", key, json={"assignee": None}),
+    ]
+    for attachment_id in attachments:
+        probes.append(api.get(f"/tickets/{theirs.id}/attachments/{attachment_id}", key))
+        probes.append(api.get(f"/tickets/{mine.id}/attachments/{attachment_id}", key))
+    for response in probes:
+        assert_error(response, 404, "not_found")
+        assert MARKER not in response.get_data(as_text=True)
+    b = Institution.get(Institution.sigla == "INSTB")
+    for query in ("", f"?institution={b.id}", "?queue=1", "?type=soporte", "?state=nuevo"):
+        listed = api.get(f"/tickets{query}", key).get_json()["items"]
+        assert [t["id"] for t in listed] == [mine.id], query  # their own, never the colleague's
+    assert api.get(f"/tickets/{mine.id}", key).status_code == 200  # the probe can succeed
+    assert _state(theirs.id) == before
+
+
+def test_the_requester_reads_the_ticket_but_never_its_internal_note(app, api):
+    theirs = _b_world()
+    before = _state(theirs.id)
+    body = api.get(f"/tickets/{theirs.id}", "interno_b")
+    assert MARKER in body.get_json()["title"]  # the requester does see the ticket itself
+    assert f"{MARKER} nota" not in body.get_data(as_text=True)
+    listed = api.get("/tickets", "interno_b").get_data(as_text=True)
+    assert f"{MARKER} nota" not in listed
+    # asking to write an internal note is refused, and nothing is written
+    refused = api.post(
+        f"/tickets/{theirs.id}/comments", "interno_b", json={"body": "x", "internal": True}
+    )
+    assert refused.status_code in (403, 422)
+    assert _state(theirs.id) == before
+
+
 def test_positive_control_b_sees_its_own_ticket_and_files(app, api):
     """The same requests as B's focal user do reach B's data: the probes above can fail."""
     theirs = _b_world()
