@@ -14,7 +14,6 @@ from admin.base import ScopedModelView
 from notifications import templates as mail_templates
 from notifications.jobs import resend
 from notifications.mailin import ACCEPTED, REFUSED
-from notifications.outbox import KEPT, SENDING
 from notifications.scope import visible_inbound, visible_outbox
 from ticketing.errors import DomainError, ValidationFailed
 from ticketing.fields import choice_list
@@ -28,6 +27,7 @@ from ticketing.models import (
     Outbox,
     TicketType,
 )
+from ticketing.outbox import KEPT, SENDING
 
 STATUS_LABELS = {
     PENDING: _l("Pendiente"),

@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 from flask import current_app, has_app_context
 
-from notifications.outbox import KEPT, SENDING
 from ticketing.db import CONNECTION_ERRORS, db, discard_connection, usable_connection
 from ticketing.models import FAILED, PENDING, SENT, Outbox, TicketEvent, now
+from ticketing.outbox import KEPT, SENDING
 
 log = logging.getLogger("mesa.outbox")
 
@@ -329,10 +329,10 @@ def resend(actor, outbox_ids) -> int:
     """The AGQ sends failed mail again: rows back to pending, dispatched after commit."""
     from flask_babel import gettext as _
 
-    from notifications.outbox import unit_of_work
     from notifications.scope import visible_outbox
     from ticketing.errors import PermissionDenied
     from ticketing.models import AGQ
+    from ticketing.outbox import unit_of_work
 
     if actor is None or getattr(actor, "role", None) != AGQ:
         raise PermissionDenied(_("Solo el AGQ reenvía correos."))

@@ -5,8 +5,8 @@ import logging
 
 from flask import current_app
 
-from notifications.outbox import queue_mail, unit_of_work
 from ticketing.models import ACTIVE_CATEGORIES, Ticket, now
+from ticketing.outbox import queue_mail, unit_of_work
 
 log = logging.getLogger("mesa.reminders")
 

@@ -108,9 +108,12 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     __import__("ticketing.input_guard").input_guard.init_app(app)
 
+    from notifications.dispatch import dispatch
     from notifications.mailer import mail
+    from ticketing.outbox import DISPATCH
 
     mail.init_app(app)
+    app.extensions[DISPATCH] = dispatch  # the domain's outbox rows, delivered after commit
 
     from ticketing import auth, cli
 

@@ -253,7 +253,7 @@ def request_password_reset(email: str) -> None:
     The caller answers the same whether or not the address exists, so the form tells
     nobody who has an account; the link dies once the password it sets has changed.
     """
-    from notifications.outbox import queue_mail, unit_of_work
+    from ticketing.outbox import queue_mail, unit_of_work
 
     user = User.get_or_none((User.email == email.strip().lower()) & (User.active == True))
     if user is None:

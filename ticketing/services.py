@@ -13,7 +13,6 @@ import peewee
 from flask import current_app
 from flask_babel import gettext as _
 
-from notifications.outbox import queue_mail, unit_of_work
 from ticketing.attachments import checked_upload
 from ticketing.db import db
 from ticketing.definitions import current_version, may_open
@@ -63,6 +62,7 @@ from ticketing.models import (
     User,
     now,
 )
+from ticketing.outbox import queue_mail, unit_of_work
 from ticketing.urls import public_url
 from ticketing.visibility import get_visible_ticket, visible_institutions, visible_tickets
 

@@ -20,7 +20,6 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from notifications import jobs
 from notifications.jobs import deliver, sweep
-from notifications.outbox import SENDING
 from tests.conftest import make_ticket, user
 from tests.notifications.conftest import (
     TCPProxy,
@@ -31,6 +30,7 @@ from tests.notifications.conftest import (
 from ticketing.api.tokens import create_token
 from ticketing.db import db, discard_connection
 from ticketing.models import PENDING, SENT, Outbox, Ticket, now
+from ticketing.outbox import SENDING
 
 POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 

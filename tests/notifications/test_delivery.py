@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from notifications.jobs import _claim, deliver, enqueue_delivery, retry_intervals, sweep
-from notifications.outbox import KEPT, SENDING, unit_of_work
 from tests.conftest import make_ticket, user
 from tests.notifications.conftest import run_worker, worker_environment
 from ticketing import services
 from ticketing.db import db
 from ticketing.models import FAILED, PENDING, SENT, Outbox, Ticket, TicketEvent, now
+from ticketing.outbox import KEPT, SENDING, unit_of_work
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,9 +10,9 @@ import secrets
 
 from flask_babel import gettext as _
 
-from notifications.outbox import unit_of_work
 from ticketing.errors import Conflict, NotFound, ValidationFailed
 from ticketing.models import ApiToken, User, now
+from ticketing.outbox import unit_of_work
 from ticketing.services import SYSTEM
 
 PREFIX = "mesa_"

@@ -1,4 +1,9 @@
-"""The outbox: notifications written with the change that causes them, sent after commit."""
+"""The outbox: notifications written with the change that causes them, sent after commit.
+
+The domain only records that a mail is due (an outbox row in the change's transaction);
+who delivers it after commit is wired in by the app factory (`DISPATCH` in
+`app.extensions`), so nothing here imports delivery, RQ or the app.
+"""
 
 import contextvars
 import logging
@@ -21,6 +26,7 @@ _pending: contextvars.ContextVar[list | None] = contextvars.ContextVar(
 SENDING = "sending"  # claimed by a deliverer; `sent_at` holds when the attempt started
 KEPT = "kept"  # rendered and logged, not sent: no MAIL_SERVER (the embedded default)
 STATUSES = (PENDING, SENDING, SENT, KEPT, FAILED)
+DISPATCH = "mesa.dispatch"  # app.extensions key: callable(outbox_ids) run after commit
 
 
 def message_id_domain() -> str:
@@ -67,8 +73,10 @@ def unit_of_work():
     finally:
         _pending.reset(token)
     if ids:
-        from notifications.dispatch import dispatch
-
+        dispatch = current_app.extensions.get(DISPATCH) if has_app_context() else None
+        if dispatch is None:  # no deliverer wired in: the sweeper sends them later
+            log.warning("no dispatcher: %s outbox row(s) left for the sweeper", len(ids))
+            return
         dispatch(ids)
 
 
