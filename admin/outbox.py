@@ -13,7 +13,6 @@ from wtforms import SelectField, TextAreaField, validators
 from admin.base import ScopedModelView
 from notifications import templates as mail_templates
 from notifications.jobs import resend
-from notifications.mailin import ACCEPTED, REFUSED
 from notifications.scope import visible_inbound, visible_outbox
 from ticketing.errors import DomainError, ValidationFailed
 from ticketing.fields import choice_list
@@ -28,6 +27,8 @@ from ticketing.models import (
     TicketType,
 )
 from ticketing.outbox import KEPT, SENDING
+
+ACCEPTED, REFUSED = InboundMail.ACCEPTED, InboundMail.REFUSED
 
 STATUS_LABELS = {
     PENDING: _l("Pendiente"),

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from admin.base import RoleView
-from ticketing.api.tokens import NAME_MAX, create_token, revoke_token, tokens_of
+from ticketing.api_tokens import NAME_MAX, create_token, revoke_token, tokens_of
 from ticketing.errors import DomainError
 
 

@@ -71,7 +71,7 @@ def enqueue_delivery(outbox_id: int, *, force: bool = False) -> bool:
     from rq.job import Job
     from rq.registry import ScheduledJobRegistry
 
-    from notifications.rq import get_queue
+    from notifications.queue import get_queue
 
     queue = get_queue()
     try:
@@ -104,7 +104,7 @@ def job_context():
     if has_app_context():
         yield
         return
-    from notifications.rq import worker_app
+    from notifications.queue import worker_app
 
     with worker_app().app_context():
         opened = db.is_closed() or not db.is_connection_usable()
@@ -173,7 +173,7 @@ def _accepted_store():
     """The Redis that remembers accepted Message-IDs; None without REDIS_URL."""
     if not current_app.config.get("REDIS_URL"):
         return None
-    from notifications.rq import redis_connection
+    from notifications.queue import redis_connection
 
     return redis_connection()
 

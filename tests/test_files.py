@@ -75,7 +75,7 @@ class Uploader:
                 user("focal"), "escalamiento-sge", fields={"modulo": "otro", "descripcion": "x"}
             )
         if self.api:
-            from ticketing.api.tokens import create_token
+            from ticketing.api_tokens import create_token
 
             secret = create_token(user(self.account), name="archivos")[1]
             self.headers = {"Authorization": f"Bearer {secret}"}

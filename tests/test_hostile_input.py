@@ -20,10 +20,10 @@ import pytest
 
 from tests.conftest import make_ticket, user
 from ticketing import services
-from ticketing.api.tokens import create_token
-from ticketing.auth import invitation_token
+from ticketing.api_tokens import create_token
 from ticketing.db import db
 from ticketing.fields import UploadedFile
+from ticketing.invitations import invitation_token
 from ticketing.models import (
     MODELS,
     Attachment,

@@ -96,7 +96,7 @@ def test_the_defaults_refuse_a_form_post_without_its_token(default_app):
 def test_the_invitation_mail_holds_no_secret_beyond_its_signed_link(default_app):
     from notifications.mailer import render
     from ticketing import services
-    from ticketing.auth import user_from_invitation
+    from ticketing.invitations import user_from_invitation
 
     # an account that already has a password: its hash is what a careless mail could leak
     person = user("focal")

@@ -9,8 +9,8 @@ from flask.testing import FlaskClient
 
 from tests.conftest import PASSWORD, text_of, user
 from ticketing import services
-from ticketing.auth import invitation_token
 from ticketing.db import count_queries
+from ticketing.invitations import invitation_token
 from ticketing.models import User, UserSession
 
 PAGE = "/mis-tickets/"
@@ -205,7 +205,7 @@ STORAGES = ["memory://"] + [u for u in [os.environ.get("TEST_REDIS_URL")] if u]
 @pytest.fixture(params=STORAGES, ids=lambda uri: uri.split(":")[0])
 def throttled_app(request, app):
     """The app with low sign-in limits, counted in memory or in the real Redis."""
-    from ticketing.auth import limiter
+    from ticketing.web.auth import limiter
 
     app.config.update(
         RATELIMIT_STORAGE_URI=request.param,

@@ -1,4 +1,4 @@
-"""The application factory."""
+"""The application factory: the composition root, the one module that knows every adapter."""
 
 import logging
 import os
@@ -6,18 +6,21 @@ import secrets
 from pathlib import Path
 
 from flask import Flask, g
-from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
 
+import api
+from admin import init_admin
+from mailgate import cli as mailgate_cli
+from notifications.dispatch import dispatch
+from notifications.mailer import mail
+from ticketing import cli
 from ticketing import db as database
 from ticketing.i18n import LOCALES, select_locale
+from ticketing.outbox import DISPATCH
 from ticketing.settings import SETTINGS, defaults
+from ticketing.web import auth, input_guard, security_headers, unavailable
+from ticketing.web.extensions import babel, csrf, login_manager
 
-login_manager = LoginManager()
-babel = Babel()
-csrf = CSRFProtect()
 log = logging.getLogger("mesa")
 
 
@@ -106,35 +109,18 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.session_protection = "strong"
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
-    __import__("ticketing.input_guard").input_guard.init_app(app)
-
-    from notifications.dispatch import dispatch
-    from notifications.mailer import mail
-    from ticketing.outbox import DISPATCH
+    input_guard.init_app(app)
 
     mail.init_app(app)
     app.extensions[DISPATCH] = dispatch  # the domain's outbox rows, delivered after commit
 
-    from ticketing import auth, cli
-
     app.register_blueprint(auth.bp)
     cli.register(app)
-
-    from admin import init_admin
-
+    mailgate_cli.register(app)
     init_admin(app)
-    __import__("ticketing.security_headers").security_headers.init_app(app)
-
-    import importlib
-
-    try:
-        api = importlib.import_module("ticketing.api")
-    except ModuleNotFoundError as exc:  # the API package is built separately
-        if exc.name != "ticketing.api":
-            raise
-    else:
-        api.init_app(app)
-    __import__("ticketing.unavailable").unavailable.init_app(app)  # after every blueprint
+    security_headers.init_app(app)  # after the admin views: it hashes their inline handlers
+    api.init_app(app)
+    unavailable.init_app(app)  # after every blueprint, so its handler wins everywhere
 
     app.wsgi_app = SecureCookiesOverHttps(app.wsgi_app)
     if app.config["PROXY_COUNT"]:

@@ -488,6 +488,8 @@ class Outbox(BaseModel):
 class InboundMail(BaseModel):
     """Every message fed to mail-in, kept whatever became of it."""
 
+    ACCEPTED, REFUSED = "accepted", "refused"  # what became of it
+
     received_at = pw.DateTimeField(default=now, index=True)
     sender = pw.CharField(max_length=254, default="")
     recipient = pw.CharField(max_length=254, default="")

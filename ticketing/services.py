@@ -1053,7 +1053,7 @@ def _effect_create_institution(actor, ticket, effect):
 
 def send_invitation(user: User, ticket=None):
     """Mail a link to set a password (the mail never carries a password)."""
-    from ticketing.auth import invitation_token
+    from ticketing.invitations import invitation_token
 
     context = {
         "name": user.full_name,

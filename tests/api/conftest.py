@@ -13,7 +13,7 @@ class Api:
         self._secrets: dict[str, str] = {}
 
     def token(self, key: str) -> str:
-        from ticketing.api.tokens import create_token
+        from ticketing.api_tokens import create_token
 
         if key not in self._secrets:
             self._secrets[key] = create_token(user(key), name=f"test {key}")[1]

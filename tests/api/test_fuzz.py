@@ -24,8 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.openapi import spec
 from tests.conftest import make_ticket, user
-from ticketing.api.openapi import spec
 from ticketing.models import Ticket
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_N", 25))
@@ -167,7 +167,7 @@ def test_the_fuzzer_catches_an_answer_the_description_does_not_allow(app, api):
 
 def test_every_documented_operation_needs_a_token(app, api):
     """Each operation the description lists, called without a live token, is a 401."""
-    from ticketing.api.tokens import create_token, revoke_token
+    from ticketing.api_tokens import create_token, revoke_token
 
     ticket = make_ticket()
     row, revoked = create_token(user("focal"))

@@ -6,7 +6,7 @@ import pytest
 
 from tests.api.conftest import assert_error
 from tests.conftest import make_ticket, user
-from ticketing.api.tokens import create_token, revoke_token, tokens_of
+from ticketing.api_tokens import create_token, revoke_token, tokens_of
 from ticketing.errors import NotFound, ValidationFailed
 from ticketing.models import ApiToken, Comment, Ticket, User
 

@@ -297,7 +297,7 @@ def run_worker(app, url: str | None = None, *, scheduler: bool = False) -> None:
     from rq import SimpleWorker
     from rq.serializers import JSONSerializer
 
-    from notifications.rq import get_queue
+    from notifications.queue import get_queue
 
     queue = get_queue(url)
     worker = SimpleWorker([queue], connection=queue.connection, serializer=JSONSerializer)
@@ -465,7 +465,7 @@ def rq_worker_process(app, *args, **popen):
         "rq.cli",
         "worker",
         "--worker-class",
-        "notifications.rq.AppWorker",
+        "ticketing.worker.AppWorker",
         "--serializer",
         "rq.serializers.JSONSerializer",
         "--url",

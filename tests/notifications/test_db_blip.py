@@ -27,7 +27,7 @@ from tests.notifications.conftest import (
     rq_worker_process,
     run_worker,
 )
-from ticketing.api.tokens import create_token
+from ticketing.api_tokens import create_token
 from ticketing.db import db, discard_connection
 from ticketing.models import PENDING, SENT, Outbox, Ticket, now
 from ticketing.outbox import SENDING
@@ -176,7 +176,7 @@ def test_burst_of_creates_while_backends_are_killed_answers_2xx_or_503_and_mails
         # the worker finishes what it has, with no RQ scheduler anywhere
         from rq.registry import StartedJobRegistry
 
-        from notifications.rq import get_queue
+        from notifications.queue import get_queue
 
         queue = get_queue()
         deadline = time.monotonic() + 60
@@ -256,7 +256,7 @@ def test_database_away_after_smtp_accepted_is_remembered_and_never_sent_twice(ap
     assert claimed.message_id == accepted["message_id"]
     assert b"accepted, not recorded; its retry will record it" in log
     key = f"mesa:sent:{claimed.message_id}"
-    from notifications.rq import redis_connection
+    from notifications.queue import redis_connection
 
     assert redis_connection().ttl(key) > 24 * 3600
     _recover(app, smtp)  # the sweeper takes the row over; the job finds the key: no send

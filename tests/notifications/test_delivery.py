@@ -69,7 +69,7 @@ def test_rq_delivery_count_equals_outbox_count(app, smtp, redis_url):
 
 
 def test_a_row_is_enqueued_once(app, smtp, redis_url):
-    from notifications.rq import get_queue
+    from notifications.queue import get_queue
 
     make_ticket(user("interno"))
     rows = [r.id for r in Outbox.select()]
@@ -83,7 +83,7 @@ def test_a_row_is_enqueued_once(app, smtp, redis_url):
 
 
 def test_delivery_jobs_are_json_with_retry_backoff(app, redis_url):
-    from notifications.rq import get_queue
+    from notifications.queue import get_queue
 
     make_ticket(user("interno"))
     queue = get_queue()
@@ -303,7 +303,7 @@ def _rq_worker(app, *args, **popen):
         "rq.cli",
         "worker",
         "--worker-class",
-        "notifications.rq.AppWorker",
+        "ticketing.worker.AppWorker",
         "--serializer",
         "rq.serializers.JSONSerializer",
         "--url",
@@ -319,7 +319,7 @@ def _rq_worker(app, *args, **popen):
 def test_worker_killed_mid_smtp_exchange_delivers_exactly_once_after_recovery(app, smtp, redis_url):
     from rq.registry import StartedJobRegistry
 
-    from notifications.rq import get_queue
+    from notifications.queue import get_queue
 
     smtp.mailbox.hold_next = True  # the first SMTP session stops inside the exchange
     make_ticket(user("interno"))
@@ -406,7 +406,7 @@ def test_procfile_declares_web_a_json_worker_with_scheduler_and_cron():
     worker = processes["worker"].split()
     assert worker[:2] == ["rq", "worker"] and "--with-scheduler" in worker
     assert worker[worker.index("--serializer") + 1] == "rq.serializers.JSONSerializer"
-    assert worker[worker.index("--worker-class") + 1] == "notifications.rq.AppWorker"
+    assert worker[worker.index("--worker-class") + 1] == "ticketing.worker.AppWorker"
     assert worker[worker.index("--url") + 1] == "${REDIS_URL}"
     cron = processes["cron"].split()
     assert cron[:2] == ["rq", "cron"] and cron[-1] == "notifications.cron"
@@ -425,7 +425,7 @@ def _procfile_process(app, name: str, *extra: str, **popen):
 @pytest.mark.file_db
 @pytest.mark.config(OUTBOX_SWEEP_AFTER_SECONDS=0)
 def test_procfile_cron_and_worker_catch_up_on_mail_whose_jobs_were_lost(app, smtp, redis_url):
-    from notifications.rq import get_queue
+    from notifications.queue import get_queue
 
     make_ticket(user("interno"))  # enqueued, then the jobs are lost with Redis' data
     queue = get_queue()
@@ -451,7 +451,7 @@ def test_procfile_cron_and_worker_catch_up_on_mail_whose_jobs_were_lost(app, smt
 
 
 def test_reminders_job_runs_on_a_worker_and_twice_sends_nothing_twice(app, smtp, redis_url):
-    from notifications.rq import get_queue
+    from notifications.queue import get_queue
 
     ticket = make_ticket(user("interno"))
     Ticket.update(due_at=now() + dt.timedelta(days=1)).where(Ticket.id == ticket.id).execute()

@@ -4,7 +4,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from notifications.mailin import ACCEPTED, REFUSED, receive, trim_reply
+from mailgate.inbound import ACCEPTED, REFUSED, receive, trim_reply
 from tests.conftest import make_ticket, text_of, user
 from ticketing import services
 from ticketing.models import Comment, InboundMail, Outbox, Queue, Ticket

@@ -88,7 +88,7 @@ class OutsiderBrowsers:
     """B's people signed in over HTTP (one client each) and calling the API with a token."""
 
     def __init__(self, app):
-        from ticketing.api.tokens import create_token
+        from ticketing.api_tokens import create_token
 
         self.app = app
         self.clients, self.tokens = {}, {}

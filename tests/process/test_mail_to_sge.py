@@ -7,7 +7,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from notifications.mailin import ACCEPTED, receive
+from mailgate.inbound import ACCEPTED, receive
 from tests.conftest import user
 from ticketing import services
 from ticketing.errors import GuardFailed, PermissionDenied

@@ -24,7 +24,7 @@ from ticketing.models import FIRST_LEVEL, InboundMail, Outbox, Queue, User
 
 log = logging.getLogger("mesa.mailin")
 
-ACCEPTED, REFUSED = "accepted", "refused"
+ACCEPTED, REFUSED = InboundMail.ACCEPTED, InboundMail.REFUSED
 REFERENCE = re.compile(r"\[\s*MESA-(\d{1,12})\s*\]", re.IGNORECASE)
 OVERSIZE_KEPT_BODY = 8 * 1024  # of an oversize message, the body bytes kept with its headers
 OVERSIZE_KEPT_HEADERS = 64 * 1024  # headers past this are not kept either

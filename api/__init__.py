@@ -3,9 +3,9 @@
 
 def init_app(app) -> None:
     """Mount the API on `app`: the blueprint, its CSRF exemption and its JSON errors."""
-    from ticketing.api.errors import register_app_handler
-    from ticketing.api.views import bp
-    from ticketing.app import csrf
+    from api.views import bp
+    from ticketing.web.api_errors import register_app_handler
+    from ticketing.web.extensions import csrf
 
     # token-only authentication (never the session cookie): nothing for CSRF to forge
     csrf.exempt(bp)

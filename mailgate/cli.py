@@ -1,18 +1,17 @@
-"""Mail commands: `flask --app wsgi mail-in | outbox sweep | outbox deliver | reminders`."""
+"""The mail gate's command: `flask --app wsgi mail-in`, which the mail server pipes each message to."""
 
 import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
 
-from ticketing.db import connected, db
+from ticketing.db import db
 
 EX_TEMPFAIL = 75  # sysexits.h: the mail server defers and retries
 
 
 def register(app: Flask) -> None:
-    """Add the mail commands to `app`'s CLI."""
+    """Add `mail-in` to `app`'s CLI."""
 
     @app.cli.command("mail-in")
     @click.option(
@@ -24,7 +23,7 @@ def register(app: Flask) -> None:
         """Read ONE RFC 822 message on stdin; exit 1 when it is refused (it is kept)."""
         from peewee import PeeweeException
 
-        from notifications.mailin import ACCEPTED, receive
+        from mailgate.inbound import ACCEPTED, receive
 
         raw = sys.stdin.buffer.read()
         opened = False
@@ -42,23 +41,3 @@ def register(app: Flask) -> None:
             click.echo(f"refused: {record.reason} (inbound mail {record.id})", err=True)
             sys.exit(1)
         click.echo(f"accepted: MESA-{record.ticket_id} (inbound mail {record.id})")
-
-    outbox = AppGroup("outbox", help="The outbox of notification mail.")
-
-    @outbox.command("sweep")
-    @connected
-    def outbox_sweep():
-        """Re-enqueue (or, without Redis, send) mail left pending past the delay."""
-        from notifications.jobs import sweep
-
-        click.echo(f"swept: {sweep()}")
-
-    app.cli.add_command(outbox)
-
-    @app.cli.command("reminders")
-    @connected
-    def reminders():
-        """Queue the deadline reminders now due (running it twice sends nothing twice)."""
-        from notifications.reminders import send_reminders
-
-        click.echo(f"reminders queued: {send_reminders()}")

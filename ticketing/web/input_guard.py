@@ -99,7 +99,7 @@ def find_unstorable() -> tuple[str, str] | None:
 def _refusal(where: str, name: str) -> Response:
     message = _("El texto contiene caracteres no permitidos.")
     if request.path.startswith(API_PREFIX):
-        from ticketing.api.errors import error_response
+        from ticketing.web.api_errors import error_response
 
         # the codes the API's own checks use: a bad query is malformed (400), a body
         # value that cannot be stored is an invalid field (422)

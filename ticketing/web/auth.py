@@ -21,12 +21,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ticketing import mfa, sessions
 from ticketing.errors import DomainError
+from ticketing.invitations import invitation_token, user_from_invitation
 from ticketing.models import User
 from ticketing.urls import public_url
 
@@ -34,7 +34,6 @@ log = logging.getLogger("mesa.auth")
 
 bp = Blueprint("auth", __name__)
 
-INVITATION_MAX_AGE = 7 * 24 * 3600
 PENDING_MAX_AGE = 5 * 60  # seconds between the password and the code of one sign-in
 
 # one limiter for every app; `init_app` (below, per app) gives it that app's storage
@@ -154,26 +153,6 @@ def safe_next(target: str | None) -> str | None:
     if not target.startswith("/") or target.startswith("//"):
         return None
     return target
-
-
-def _serializer():
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="mesa-invitation")
-
-
-def invitation_token(user: User) -> str:
-    """A signed link token, void once the password it sets has changed."""
-    return _serializer().dumps({"u": user.id, "p": (user.password_hash or "")[-12:]})
-
-
-def user_from_invitation(token: str) -> User | None:
-    try:
-        data = _serializer().loads(token, max_age=INVITATION_MAX_AGE)
-    except (BadSignature, SignatureExpired):
-        return None
-    user = User.get_or_none(User.id == data.get("u"))
-    if user is None or (user.password_hash or "")[-12:] != data.get("p"):
-        return None
-    return user
 
 
 def _renew_session(user: User) -> None:

@@ -48,7 +48,7 @@ def _page() -> str:
 
 def database_unavailable(exc: Exception):
     """503 with Retry-After for a request whose database connection failed."""
-    from ticketing.api.errors import PREFIX, unavailable_error
+    from ticketing.web.api_errors import PREFIX, unavailable_error
 
     log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
     if not db.in_transaction():

@@ -160,7 +160,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(TooLarge)
     def _too_large(exc: TooLarge):
         if request.path.startswith(API_PREFIX):
-            from ticketing.api.errors import domain_error
+            from ticketing.web.api_errors import domain_error
 
             return domain_error(exc)
         return _too_large_page(exc.message)
@@ -168,7 +168,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def _request_too_large(exc: RequestEntityTooLarge):
         if request.path.startswith(API_PREFIX):
-            from ticketing.api.errors import http_error
+            from ticketing.web.api_errors import http_error
 
             return http_error(exc)
         return _too_large_page(_limit_message(app))

@@ -15,16 +15,9 @@ from flask import Blueprint, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from api import serializers
 from ticketing import services
-from ticketing.api import serializers
-from ticketing.api.errors import (
-    BadInput,
-    Unauthorized,
-    domain_error,
-    http_error,
-    unexpected_error,
-)
-from ticketing.api.tokens import user_for_token
+from ticketing.api_tokens import user_for_token
 from ticketing.attachments import download_response
 from ticketing.errors import DomainError, NotFound, ValidationFailed
 from ticketing.fields import UploadedFile
@@ -34,6 +27,13 @@ from ticketing.visibility import (
     visible_attachments,
     visible_tickets,
     with_list_relations,
+)
+from ticketing.web.api_errors import (
+    BadInput,
+    Unauthorized,
+    domain_error,
+    http_error,
+    unexpected_error,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -52,7 +52,7 @@ PUBLIC_ENDPOINTS = {"api.openapi"}
 
 @bp.before_request
 def _authenticate():
-    from ticketing.app import login_manager
+    from ticketing.web.extensions import login_manager
 
     # the API never reads the session cookie: the caller is the token's owner or nobody
     g._login_user = login_manager.anonymous_user()
@@ -496,6 +496,6 @@ def institution(institution_id):
 
 @bp.get("/openapi.json")
 def openapi():
-    from ticketing.api.openapi import spec
+    from api.openapi import spec
 
     return jsonify(spec())
