@@ -283,3 +283,13 @@ def test_password_reset_requests_are_throttled_per_account(app, client):
     refused = client.post("/password/forgot", data={"email": "nadie@insta.ec"})
     assert refused.status_code == 429
     assert "Demasiados intentos" in text_of(refused)
+
+
+def test_a_browser_coming_back_with_the_remember_cookie_stays_signed_in(app, client):
+    # strong session protection used to drop a session restored from the cookie on the
+    # request after it was restored: "Recordarme" lasted one page
+    _sign_in(client, "focal")
+    returning = app.test_client()
+    returning.set_cookie("remember_token", client.get_cookie("remember_token").value)
+    assert [returning.get(PAGE).status_code for _ in range(3)] == [200, 200, 200]
+    assert returning.get_cookie("remember_token") is not None

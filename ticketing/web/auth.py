@@ -19,7 +19,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import (
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+    user_loaded_from_cookie,
+)
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
@@ -38,6 +44,18 @@ PENDING_MAX_AGE = 5 * 60  # seconds between the password and the code of one sig
 
 # one limiter for every app; `init_app` (below, per app) gives it that app's storage
 limiter = Limiter(key_func=get_remote_address, in_memory_fallback_enabled=True, key_prefix="mesa")
+
+
+@user_loaded_from_cookie.connect
+def _restored_sessions_pass_strong_protection(app, user=None, **_extra):
+    """A session restored from the remember-me cookie gets the identifier of this browser.
+
+    Flask-Login leaves it out, so "strong" session protection would clear the restored
+    session (and the remember cookie) on the very next request.
+    """
+    from ticketing.web.extensions import login_manager
+
+    session["_id"] = login_manager._session_identifier_generator()
 
 
 @bp.record
