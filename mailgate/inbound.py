@@ -170,10 +170,29 @@ def _act(message, record, envelope_recipient) -> int:
             raise Refused(f"{exc.message} ({details})" if details else exc.message) from None
 
 
+def _acceptable(files) -> tuple[list, list[str]]:
+    """The attachments the product accepts, and a line for each one it does not."""
+    from ticketing.attachments import checked_upload
+
+    limit = current_app.config["MAX_ATTACHMENT_MB"]
+    kept, dropped = [], []
+    for upload in files:
+        try:
+            checked_upload(upload, max_mb=limit)
+        except DomainError as exc:
+            dropped.append(f"[Adjunto no guardado: {upload.filename}. {exc.message}]")
+        else:
+            kept.append(upload)
+    return kept, dropped
+
+
 def _act_as(sender, message, record, envelope_recipient) -> int:
     from ticketing import services
 
     body, files = _content(message)
+    files, dropped = _acceptable(files)
+    if dropped:  # one bad file must not cost the sender the whole message
+        body = "\n\n".join(filter(None, [body, "\n".join(dropped)]))
     ticket_id = _referenced_ticket(message, record.subject)
     if ticket_id is not None:
         if not body and not files:

@@ -287,3 +287,27 @@ def test_cli_asks_the_mail_server_to_retry_when_the_database_is_down(tmp_path):
     # EX_TEMPFAIL: the mail server keeps the message and delivers it again later
     assert result.exit_code == 75, result.output
     assert "temporary failure" in result.output
+
+
+def test_a_refused_attachment_is_dropped_and_named_the_rest_of_the_mail_kept(app):
+    from ticketing.models import Attachment
+
+    _set_queue_address("INSTA", "mesa@insta.ec")
+    message = EmailMessage()
+    message["From"] = user("interno").email
+    message["To"] = "mesa@insta.ec"
+    message["Subject"] = "Error al firmar"
+    message.set_content("Adjunto la captura.")
+    message.add_attachment(
+        b"%PDF-1.4 captura", maintype="application", subtype="pdf", filename="captura.pdf"
+    )
+    message.add_attachment(
+        b"MZ\x90\x00 programa", maintype="application", subtype="pdf", filename="factura.pdf"
+    )
+    record = receive(bytes(message))
+    assert record.status == ACCEPTED, record.reason
+    ticket = Ticket.get_by_id(record.ticket_id)
+    assert [a.filename for a in Attachment.select().where(Attachment.ticket == ticket.id)] == [
+        "captura.pdf"
+    ]
+    assert "Adjunto no guardado: factura.pdf" in ticket.fields["descripcion"]
