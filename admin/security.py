@@ -1,4 +1,4 @@
-"""The menu entry to Seguridad de la cuenta (the page itself lives in ticketing/auth.py)."""
+"""The menu entry to Seguridad de la cuenta (the page itself lives in ticketing/web/auth.py)."""
 
 from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l

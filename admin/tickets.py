@@ -494,7 +494,7 @@ class TicketPageView(RoleView):
             (
                 item,
                 ticket.checklist.get(item["key"]) or {},
-                is_open and services._role_allowed(current_user, ticket, item.get("roles") or []),
+                is_open and services.role_allowed(current_user, ticket, item.get("roles") or []),
             )
             for item in defn["checklist"]
         ]
@@ -516,13 +516,13 @@ class TicketPageView(RoleView):
                 (Ticket.parent == ticket.id) | (Ticket.id == (ticket.parent_id or 0))
             )
         )
-        is_agent = services._is_agent(current_user, ticket)
+        is_agent = services.is_agent(current_user, ticket)
         # a transition another role takes is not this person's to press: leave it out;
         # one this person may take but a guard blocks stays, disabled, saying why
         transitions = [
             tr
             for tr in services.available_transitions(current_user, ticket)
-            if services._role_allowed(current_user, ticket, tr.get("roles") or [])
+            if services.role_allowed(current_user, ticket, tr.get("roles") or [])
         ]
         return self.render(
             "mesa/ticket.html",

@@ -28,7 +28,7 @@ ACCEPTED, REFUSED = InboundMail.ACCEPTED, InboundMail.REFUSED
 REFERENCE = re.compile(r"\[\s*MESA-(\d{1,12})\s*\]", re.IGNORECASE)
 OVERSIZE_KEPT_BODY = 8 * 1024  # of an oversize message, the body bytes kept with its headers
 OVERSIZE_KEPT_HEADERS = 64 * 1024  # headers past this are not kept either
-TEXTAREA_MAX = 20000  # a textarea's length limit when its type sets none (as in fields.py)
+TEXTAREA_MAX = 20000  # a textarea's length limit when its type sets none (as in ticketing.fields)
 _AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 _QUOTE_HEADERS = (
     re.compile(r"^\s*(On|El)\s.{0,300}\s(wrote|escribió)\s*:\s*$", re.IGNORECASE),

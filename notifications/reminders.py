@@ -35,7 +35,7 @@ def send_reminders(moment: dt.datetime | None = None) -> int:
     Each mail has a dedupe key (kind, ticket, due date, person), so running this twice,
     or from two processes at once, sends nothing twice; a new due date reminds anew.
     """
-    from ticketing.services import _ticket_context, definition, recipients
+    from ticketing.services import definition, recipients, ticket_context
 
     moment = moment or now()
     queued = 0
@@ -44,7 +44,7 @@ def send_reminders(moment: dt.datetime | None = None) -> int:
         kind = PASSED if ticket.due_at <= moment else NEAR
         due = ticket.due_at.strftime("%Y%m%dT%H%M%S")
         with unit_of_work():
-            context = _ticket_context(ticket, None)
+            context = ticket_context(ticket, None)
             slug = definition(ticket)["slug"]
             for person in recipients(ticket, REMINDER_ROLES):
                 row = queue_mail(

@@ -58,7 +58,7 @@ EFFECT_PARAMS = {
     "resolve_parent": ("transition",),
 }
 
-# the kind-specific settings fields.py reads from a field's options
+# the kind-specific settings ticketing.fields reads from a field's options
 OPTION_KEYS = ("max_length", "min", "max", "max_mb", "extensions", "multiple")
 
 RECIPIENT_ROLES = ("requester", "assignee", "queue", "aiq", "focal", "agq")

@@ -384,7 +384,7 @@ def save_type(
                             "actual y guarde de nuevo para reemplazarla."
                         )
                     )
-            ticket_type = process_io._import_type(defn)
+            ticket_type = process_io.import_type(defn)
             return current_version(ticket_type)
     except IntegrityError:  # another AGQ created the same slug a moment ago
         raise DefinitionInvalid(

@@ -307,7 +307,7 @@ def test_ui_and_api_offer_the_same_ticket_types(app, client, auth, api):
             if who not in (ticket_type.open_roles or []):
                 assert_error(refused, 403, "forbidden")
             else:  # the role may open it, the institution's stage may not (yet)
-                stage = services._stage_refusal(ticket_type.on_open, user(who).institution)
+                stage = services.stage_refusal(ticket_type.on_open, user(who).institution)
                 assert stage and assert_error(refused, 409, "conflict")["message"] == stage
         assert offered, who  # every role may open something: the comparison is not vacuous
     assert Ticket.select().count() == 0  # nothing was opened by the refusals

@@ -10,7 +10,7 @@ from tests.fields.helpers import PDF, every_kind
 from ticketing import services
 from ticketing.errors import ValidationFailed
 from ticketing.fields import KINDS, UploadedFile
-from ticketing.models import Attachment, Blob, Outbox, Ticket, TicketEvent
+from ticketing.models import Attachment, Blob, Outbox, Ticket, TicketEvent, TicketType
 from ticketing.process_io import import_process
 
 SLUG = "prueba-campos"
@@ -80,7 +80,7 @@ def counts():
 
 def test_the_test_type_has_every_kind(app):
     import_every_kind_type()
-    version = services.current_version(services.TicketType.get(services.TicketType.slug == SLUG))
+    version = services.current_version(TicketType.get(TicketType.slug == SLUG))
     assert {f["kind"] for f in version.definition["fields"]} == set(KINDS)
 
 

@@ -251,13 +251,13 @@ def test_step_4_fifteen_days_remind_the_aiq_and_sge_before_and_at_breach(app, sm
     from ticketing.models import Institution
 
     insta = Institution.get(Institution.sigla == "INSTA")
-    ticket = services.open_ticket(
+    ticket = services.open_linked_ticket(
         user("agq"),
         "parametrizacion-capacitacion",
         "Parametrización en capacitación — INSTA",
         {},
-        source="effect",
-        _effect={"institution_id": insta.id, "requester": user("aiq")},
+        institution_id=insta.id,
+        requester=user("aiq"),
     )
     due = Ticket.get_by_id(ticket.id).due_at
     assert dt.timedelta(days=14, hours=23) < due - now() <= dt.timedelta(days=15)

@@ -1,0 +1,130 @@
+"""Persistent model of Mesa: people, queues, ticket types (as data), tickets, outbox.
+
+Where each part lives:
+    base          roles, queue levels, state categories, stages, `now`, BaseModel
+    people        institutions, stages reached, queues, users, sign-ins, policies, API tokens
+    ticket_types  ticket types as data and their published versions
+    tickets       tickets, history, comments, attachments
+    rollout       the plantilla de seguimiento
+    mail          notification templates, outbox, inbound mail
+"""
+
+from ticketing.models.base import (
+    ACTIVE_CATEGORIES,
+    AGENT_ROLES,
+    AGQ,
+    AIQ,
+    DONE,
+    FIRST_LEVEL,
+    FOCAL,
+    INTERNO,
+    OPEN,
+    REJECTED,
+    ROLE_LABELS,
+    ROLES,
+    SECOND_LEVEL,
+    STAGE_LABELS,
+    STAGES,
+    STATE_CATEGORIES,
+    TYPE_CATEGORIES,
+    WAITING,
+    BaseModel,
+    now,
+)
+from ticketing.models.mail import FAILED, PENDING, SENT, InboundMail, NotificationTemplate, Outbox
+from ticketing.models.people import (
+    ApiToken,
+    Institution,
+    Queue,
+    RolePolicy,
+    StageChange,
+    User,
+    UserSession,
+)
+from ticketing.models.rollout import DefaultTrackingItem, TrackingItem
+from ticketing.models.ticket_types import (
+    ChecklistItemDef,
+    FieldDef,
+    StateDef,
+    TicketType,
+    TicketTypeVersion,
+    TransitionDef,
+)
+from ticketing.models.tickets import Attachment, Blob, Comment, Ticket, TicketEvent
+
+# in dependency order: create_tables and the migrations rely on it
+MODELS = [
+    Institution,
+    StageChange,
+    User,
+    UserSession,
+    RolePolicy,
+    ApiToken,
+    Queue,
+    TicketType,
+    FieldDef,
+    ChecklistItemDef,
+    StateDef,
+    TransitionDef,
+    TicketTypeVersion,
+    Ticket,
+    TicketEvent,
+    Comment,
+    Blob,
+    Attachment,
+    TrackingItem,
+    DefaultTrackingItem,
+    NotificationTemplate,
+    Outbox,
+    InboundMail,
+]
+
+__all__ = [
+    "ACTIVE_CATEGORIES",
+    "AGENT_ROLES",
+    "AGQ",
+    "AIQ",
+    "ApiToken",
+    "Attachment",
+    "BaseModel",
+    "Blob",
+    "ChecklistItemDef",
+    "Comment",
+    "DONE",
+    "DefaultTrackingItem",
+    "FAILED",
+    "FIRST_LEVEL",
+    "FOCAL",
+    "FieldDef",
+    "INTERNO",
+    "InboundMail",
+    "Institution",
+    "MODELS",
+    "NotificationTemplate",
+    "OPEN",
+    "Outbox",
+    "PENDING",
+    "Queue",
+    "REJECTED",
+    "ROLES",
+    "ROLE_LABELS",
+    "RolePolicy",
+    "SECOND_LEVEL",
+    "SENT",
+    "STAGES",
+    "STAGE_LABELS",
+    "STATE_CATEGORIES",
+    "StageChange",
+    "StateDef",
+    "TYPE_CATEGORIES",
+    "Ticket",
+    "TicketEvent",
+    "TicketType",
+    "TicketTypeVersion",
+    "TrackingItem",
+    "TransitionDef",
+    "User",
+    "UserSession",
+    "WAITING",
+    "now",
+]

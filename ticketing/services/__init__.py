@@ -1,0 +1,95 @@
+"""Every change to a ticket, as one function taking the acting user.
+
+Each checks visibility and permission, applies guards, writes the change, its history row
+and its outbox rows in one transaction, and raises a named `DomainError` on refusal.
+Views, admin, API and the mail gate only call these; they import them from here.
+
+Where each concept lives:
+    common       the system actor, lookups, who works a ticket, history, optimistic save
+    notify       who is told what: recipients, the mail's context, queuing the mail
+    attachments  files kept with a ticket
+    tickets      openable types, opening, editing, assigning, commenting
+    checklist    ticking checklist items, with evidence and dates
+    workflow     the engine: available transitions, taking one
+    guards       guard kinds (registry): why a transition is refused
+    effects      effect kinds (registry): what a transition does besides changing state
+    rollout      institutions, stages, the pipeline, an institution's overview
+    tracking     the plantilla de seguimiento (per institution and the default)
+    people       users and invitations
+"""
+
+from ticketing.definitions import current_version
+from ticketing.services.attachments import store_attachment
+from ticketing.services.checklist import set_checklist_item
+from ticketing.services.common import (
+    SYSTEM,
+    definition,
+    is_agent,
+    people_of,
+    queue_for,
+    role_allowed,
+    sge,
+)
+from ticketing.services.notify import recipients, ticket_context
+from ticketing.services.people import create_user, send_invitation, update_user
+from ticketing.services.rollout import (
+    create_institution,
+    institution_overview,
+    rollout_pipeline,
+    set_stage,
+    stage_refusal,
+)
+from ticketing.services.tickets import (
+    add_comment,
+    assign,
+    eligible_assignees,
+    open_linked_ticket,
+    open_ticket,
+    openable_types,
+    update_fields,
+)
+from ticketing.services.tracking import (
+    add_default_tracking_item,
+    add_tracking_item,
+    remove_default_tracking_item,
+    remove_tracking_item,
+    set_tracking_item,
+)
+from ticketing.services.workflow import available_transitions, transition
+
+__all__ = [
+    "SYSTEM",
+    "add_comment",
+    "add_default_tracking_item",
+    "add_tracking_item",
+    "assign",
+    "available_transitions",
+    "create_institution",
+    "create_user",
+    "current_version",
+    "definition",
+    "eligible_assignees",
+    "institution_overview",
+    "is_agent",
+    "open_linked_ticket",
+    "open_ticket",
+    "openable_types",
+    "people_of",
+    "queue_for",
+    "recipients",
+    "remove_default_tracking_item",
+    "remove_tracking_item",
+    "role_allowed",
+    "rollout_pipeline",
+    "send_invitation",
+    "set_checklist_item",
+    "set_stage",
+    "set_tracking_item",
+    "sge",
+    "stage_refusal",
+    "store_attachment",
+    "ticket_context",
+    "transition",
+    "update_fields",
+    "update_user",
+]

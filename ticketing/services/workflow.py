@@ -1,0 +1,119 @@
+"""The workflow engine: which transitions a ticket offers and taking one (guards, then effects)."""
+
+from flask_babel import gettext as _
+
+from ticketing.errors import Conflict, GuardFailed, NotFound, PermissionDenied
+from ticketing.models import ACTIVE_CATEGORIES, DONE, REJECTED, Comment, Ticket, now
+from ticketing.outbox import unit_of_work
+from ticketing.services.common import (
+    SYSTEM,
+    add_history,
+    definition,
+    role_allowed,
+    save_ticket,
+    ticket_for,
+)
+from ticketing.services.effects import apply_effect
+from ticketing.services.guards import guard_failure, guard_kind
+from ticketing.services.notify import notify, one_mail_per_person
+
+
+def available_transitions(actor, ticket: Ticket, comment=None) -> list[dict]:
+    """Transitions from the ticket's state, each with whether `actor` may take it and why not."""
+    defn = definition(ticket)
+    result = []
+    for tr in defn["transitions"]:
+        if tr.get("from") and ticket.state not in tr["from"]:
+            continue
+        if not tr.get("from") and ticket.state_category not in ACTIVE_CATEGORIES:
+            continue
+        reason = None
+        if not role_allowed(actor, ticket, tr.get("roles") or []):
+            reason = _("Su rol no puede realizar esta acción.")
+        else:
+            for guard in tr.get("guards", []):
+                if guard_kind(guard) == "comment_required":
+                    continue  # checked when the comment is given
+                reason = guard_failure(actor, ticket, guard, comment)
+                if reason:
+                    break
+        needs_comment = any(guard_kind(g) == "comment_required" for g in tr.get("guards", []))
+        result.append(
+            {**tr, "allowed": reason is None, "reason": reason, "needs_comment": needs_comment}
+        )
+    return result
+
+
+def transition(actor, ticket_id, name, *, comment=None, expected_version=None):
+    """Take a named transition, if its roles and guards allow; run its effects."""
+    ticket = ticket_for(actor, ticket_id)
+    with unit_of_work():
+        apply_transition(actor, ticket, name, comment, expected_version)
+    return ticket
+
+
+def apply_transition(actor, ticket, name, comment, expected_version, *, check_roles=True):
+    """Take transition `name` inside the caller's transaction (`check_roles=False`: the system
+    resolving a parent on its child's behalf)."""
+    defn = definition(ticket)
+    tr = next((t for t in defn["transitions"] if t["name"] == name), None)
+    if tr is None:
+        raise NotFound(_("Esa acción no existe para este tipo de ticket."))
+    if (tr.get("from") and ticket.state not in tr["from"]) or (
+        not tr.get("from") and ticket.state_category not in ACTIVE_CATEGORIES
+    ):
+        raise Conflict(_("Esa acción ya no está disponible en el estado actual."))
+    if check_roles and not role_allowed(actor, ticket, tr.get("roles") or []):
+        raise PermissionDenied(_("Su rol no puede realizar esta acción."))
+    for guard in tr.get("guards", []):
+        failure = guard_failure(actor, ticket, guard, comment)
+        if failure:
+            raise GuardFailed(failure, guard=guard if isinstance(guard, str) else guard["kind"])
+    target = _state(defn, tr["to"])
+    before = ticket.state
+    updates = {"state": target["key"], "state_category": target["category"]}
+    if target["category"] in (DONE, REJECTED):
+        updates["closed_at"] = now()
+        updates["waiting_on"] = None
+    else:
+        updates["closed_at"] = None
+    save_ticket(ticket, expected_version, **updates)
+    comment = (comment or "").strip()
+    if comment:
+        Comment.create(
+            ticket=ticket.id,
+            author=actor.id if actor is not SYSTEM else None,
+            body=comment,
+            internal=False,
+        )
+    add_history(
+        ticket,
+        actor,
+        "transition",
+        {
+            "name": name,
+            "label": tr["label"],
+            "from": before,
+            "to": target["key"],
+            "comment": comment,
+        },
+    )
+    with one_mail_per_person():
+        for effect in tr.get("effects", []):
+            apply_effect(actor, ticket, effect, comment=comment, transition=tr)
+        notify(
+            "rejected" if target["category"] == REJECTED else "state_changed",
+            ticket,
+            ["requester"],
+            actor,
+            extra={"transition": tr["label"], "comment": comment},
+            skip_told=True,
+        )
+    return ticket
+
+
+def _state(defn: dict, key: str) -> dict:
+    for state in defn["states"]:
+        if state["key"] == key:
+            return state
+    raise Conflict(_("Estado desconocido: %(s)s", s=key))
