@@ -136,7 +136,7 @@ def test_agq_edits_a_template_and_the_next_mail_uses_it(app, client, auth, smtp)
         _template_form(template, subject="[{{ reference }}] Registrado: {{ title }}"),
     )
     assert response.status_code == 302
-    ticket = make_ticket(user("interno"), title="Prueba")
+    ticket = make_ticket(user("interno"), title="Prueba", source="mail")
     [message] = smtp.mailbox.to("interno@insta.ec")
     assert message["subject"] == f"[{ticket.reference}] Registrado: Prueba"
 
@@ -184,7 +184,7 @@ def test_preview_of_a_saved_template(app, client, auth):
 @pytest.mark.config(OUTBOX_MAX_ATTEMPTS=1)
 def test_a_failed_mail_is_noted_on_the_ticket_for_its_agents_only(app, client, auth, smtp):
     smtp.stop()
-    ticket = make_ticket(user("interno"))
+    ticket = make_ticket(user("interno"), source="mail")
     auth.login("focal")
     page = text_of(client.get(f"/ticket/{ticket.id}/"))
     assert "No se pudo enviar un correo a interno@insta.ec" in page
