@@ -45,6 +45,18 @@ def app(request):
     if marker:
         config.update(marker.kwargs)
     application = create_app(config)
+    prepare_database(application, kind)
+    ctx = application.test_request_context()
+    ctx.push()
+    application.config["DB_KIND"] = kind
+    yield application
+    ctx.pop()
+    if not db.is_closed():
+        db.close()
+
+
+def prepare_database(application, kind: str) -> None:
+    """Empty the test database of `kind`, then seed SGE, the process and the demo world."""
     db.connect(reuse_if_open=True)
     if kind == "sqlite":
         db.create_tables(MODELS)
@@ -60,13 +72,6 @@ def app(request):
     with application.app_context():
         seed()
         _demo_world()
-    ctx = application.test_request_context()
-    ctx.push()
-    application.config["DB_KIND"] = kind
-    yield application
-    ctx.pop()
-    if not db.is_closed():
-        db.close()
 
 
 def _demo_world():

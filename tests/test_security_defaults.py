@@ -9,10 +9,10 @@ import re
 
 import pytest
 
-from tests.conftest import DATABASES, PASSWORD, _database_url, _demo_world, _schema_ready, user
+from tests.conftest import DATABASES, PASSWORD, _database_url, prepare_database, user
 from ticketing.app import create_app
 from ticketing.db import db
-from ticketing.models import MODELS, Outbox, Ticket, User
+from ticketing.models import Outbox, Ticket, User
 
 SECRET_KEY = "clave-de-prueba-" + "s" * 24
 
@@ -32,21 +32,7 @@ def default_app(request):
     }
     assert "WTF_CSRF_ENABLED" not in config
     application = create_app(config)
-    db.connect(reuse_if_open=True)
-    if kind == "sqlite":
-        db.create_tables(MODELS)
-    else:
-        if kind not in _schema_ready:
-            db.drop_tables(MODELS, cascade=True, safe=True)
-            db.create_tables(MODELS)
-            _schema_ready.add(kind)
-        tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
-        db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    from ticketing.seeding import seed
-
-    with application.app_context():
-        seed()
-        _demo_world()
+    prepare_database(application, kind)
     ctx = application.test_request_context()
     ctx.push()
     yield application

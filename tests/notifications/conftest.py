@@ -22,10 +22,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from redis import Redis
 
-from tests.conftest import DATABASES, _database_url, _demo_world, _schema_ready
+from tests.conftest import DATABASES, _database_url, prepare_database
 from ticketing.app import create_app
 from ticketing.db import db
-from ticketing.models import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -268,21 +267,7 @@ def app(request, tmp_path):
     if marker:
         config.update(marker.kwargs)
     application = create_app(config)
-    db.connect(reuse_if_open=True)
-    if kind == "sqlite":
-        db.create_tables(MODELS)
-    else:
-        if kind not in _schema_ready:
-            db.drop_tables(MODELS, cascade=True, safe=True)
-            db.create_tables(MODELS)
-            _schema_ready.add(kind)
-        tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
-        db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    from ticketing.seeding import seed
-
-    with application.app_context():
-        seed()
-        _demo_world()
+    prepare_database(application, kind)
     ctx = application.test_request_context()
     ctx.push()
     application.config["DB_KIND"] = kind
