@@ -18,7 +18,7 @@ import pytest
 
 from notifications.jobs import _claim, deliver, enqueue_delivery, retry_intervals, sweep
 from tests.conftest import make_ticket, user
-from tests.notifications.conftest import run_worker, worker_environment
+from tests.notifications.conftest import rq_worker_process, run_worker, worker_environment
 from ticketing import services
 from ticketing.db import db
 from ticketing.models import FAILED, PENDING, SENT, Outbox, Ticket, TicketEvent, now
@@ -296,24 +296,6 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rq_worker(app, *args, **popen):
-    command = [
-        sys.executable,
-        "-m",
-        "rq.cli",
-        "worker",
-        "--worker-class",
-        "ticketing.worker.AppWorker",
-        "--serializer",
-        "rq.serializers.JSONSerializer",
-        "--url",
-        app.config["REDIS_URL"],
-        *args,
-        app.config["RQ_QUEUE"],
-    ]
-    return subprocess.Popen(command, cwd=ROOT, env=worker_environment(app), **popen)
-
-
 @pytest.mark.file_db
 @pytest.mark.config(OUTBOX_SWEEP_AFTER_SECONDS=0)
 def test_worker_killed_mid_smtp_exchange_delivers_exactly_once_after_recovery(app, smtp, redis_url):
@@ -324,7 +306,7 @@ def test_worker_killed_mid_smtp_exchange_delivers_exactly_once_after_recovery(ap
     smtp.mailbox.hold_next = True  # the first SMTP session stops inside the exchange
     make_ticket(user("interno"))
     rows = list(Outbox.select().order_by(Outbox.id))
-    worker = _rq_worker(app, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = rq_worker_process(app, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         assert smtp.mailbox.entered.wait(60), worker.stderr.read1().decode(errors="replace")
         for pid in _children(worker.pid):  # the work horse, inside the SMTP exchange
@@ -343,7 +325,7 @@ def test_worker_killed_mid_smtp_exchange_delivers_exactly_once_after_recovery(ap
 
     # recovery: the sweeper hands the dead worker's row to a new worker
     assert sweep() >= 1
-    recovery = _rq_worker(app, "--burst", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    recovery = rq_worker_process(app, "--burst", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, errors = recovery.communicate(timeout=120)
     assert recovery.returncode == 0, errors.decode(errors="replace")
     _assert_each_row_delivered_once(smtp)
@@ -364,7 +346,7 @@ def test_worker_killed_after_the_server_took_the_mail_leaves_a_recognisable_dupl
     smtp.mailbox.hold_quit = True  # the server has the mail; the row is not yet marked sent
     make_ticket(user("interno"))
     rows = list(Outbox.select().order_by(Outbox.id))
-    worker = _rq_worker(app, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = rq_worker_process(app, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         assert smtp.mailbox.entered.wait(60), worker.stderr.read1().decode(errors="replace")
         for pid in _children(worker.pid):
@@ -382,7 +364,7 @@ def test_worker_killed_after_the_server_took_the_mail_leaves_a_recognisable_dupl
     assert accepted["message_id"] == claimed.message_id
 
     assert sweep() >= 1
-    recovery = _rq_worker(app, "--burst", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    recovery = rq_worker_process(app, "--burst", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, errors = recovery.communicate(timeout=120)
     assert recovery.returncode == 0, errors.decode(errors="replace")
     assert all(r.status == SENT for r in Outbox.select())
