@@ -146,6 +146,8 @@ class ListFilter:
     label: str
     options: Callable[[], list[tuple[str, str]]]
     apply: Callable[[Any, str], Any]
+    # the same narrowing of a query of maintained figures (`TicketCount`), where there is one
+    counts: Callable[[Any, str], Any] | None = None
 
 
 class FilterFormMixin:
@@ -166,10 +168,11 @@ class FilterFormMixin:
                 chosen[flt.arg] = value
         return chosen
 
-    def apply_filters(self, query):
+    def apply_filters(self, query, *, counts: bool = False):
+        """Narrow `query` by the chosen filters (`counts`: a query of maintained figures)."""
         filters = {f.arg: f for f in self.list_filters()}
         for arg, value in self.filter_values().items():
-            query = filters[arg].apply(query, value)
+            query = (filters[arg].counts if counts else filters[arg].apply)(query, value)
         return query
 
     def search_placeholder(self):

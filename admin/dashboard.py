@@ -1,9 +1,10 @@
-"""Tablero: a queue's numbers as server-side SVG charts, from a few aggregate queries.
+"""Tablero: a queue's numbers as server-side SVG charts, from a few small queries.
 
-Every number comes from SQL aggregates over `visible_tickets(user)` (and, for the AGQ,
-`visible_institutions(user)`): no ticket is loaded into Python, so the page costs the same
-few queries whatever the number of tickets. Weeks are bucketed with CASE expressions whose
-bounds are computed here, which is portable between SQLite and PostgreSQL.
+Every number comes from the maintained figures (`TicketCount`, `TicketWeek`, kept by
+`ticketing.stats` in step with the tickets) seen through the visibility queries, or, for
+what depends on the clock (open tickets overdue or still on time), from a count of the
+overdue index capped at `COUNT_CAP`: no query reads the institution's tickets, so the
+page costs the same few queries and about the same time at any number of tickets.
 """
 
 import datetime as dt
@@ -13,9 +14,10 @@ from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from peewee import Case, fn
+from peewee import fn
 
 from admin.base import RoleView
+from admin.tickets import capped_count
 from ticketing.models import (
     ACTIVE_CATEGORIES,
     AGQ,
@@ -33,7 +35,13 @@ from ticketing.models import (
     Ticket,
     now,
 )
-from ticketing.visibility import visible_institutions, visible_tickets
+from ticketing.models.stats import TicketCount, TicketWeek
+from ticketing.visibility import (
+    visible_institutions,
+    visible_ticket_counts,
+    visible_ticket_weeks,
+    visible_tickets,
+)
 
 WEEKS = 12
 CLOSED_CATEGORIES = (DONE, REJECTED)
@@ -62,64 +70,62 @@ def week_starts(moment: dt.datetime, weeks: int = WEEKS) -> list[dt.datetime]:
     return [monday - dt.timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
 
 
-def _count_if(condition):
-    """COUNT of the rows where `condition` holds (NULLs are not counted)."""
-    return fn.COUNT(Case(None, [(condition, 1)], None))
-
-
 def ticket_numbers(user, moment: dt.datetime | None = None) -> dict:
     """Opened and closed per week, and deadlines met and missed, for `user`'s tickets.
 
-    One conditional-aggregate query over `visible_tickets(user)`. Deadlines count the
-    tickets closed in the same weeks (met: closed by their due date; missed: after it)
-    and the open ones as they stand now (overdue, or still within their deadline).
+    The weeks and the deadlines of closed tickets come from the maintained weekly figures
+    (`TicketWeek`, one row per institution, level, week and kind); the open tickets'
+    deadlines depend on the clock, so they are capped counts of the overdue index.
     """
     moment = moment or now()
     starts = week_starts(moment)
-    bounds = list(zip(starts, starts[1:] + [starts[-1] + dt.timedelta(weeks=1)], strict=True))
-    window = starts[0]
-    closed = Ticket.state_category.in_(CLOSED_CATEGORIES) & Ticket.closed_at.is_null(False)
-    active = Ticket.state_category.in_(ACTIVE_CATEGORIES)
-    columns = []
-    for i, (start, end) in enumerate(bounds):
-        columns.append(
-            _count_if((Ticket.created_at >= start) & (Ticket.created_at < end)).alias(f"o{i}")
-        )
-        columns.append(
-            _count_if(closed & (Ticket.closed_at >= start) & (Ticket.closed_at < end)).alias(
-                f"c{i}"
-            )
-        )
-    has_due = Ticket.due_at.is_null(False)
-    closed_in_window = closed & has_due & (Ticket.closed_at >= window)
-    columns += [
-        _count_if(closed_in_window & (Ticket.closed_at <= Ticket.due_at)).alias("met"),
-        _count_if(closed_in_window & (Ticket.closed_at > Ticket.due_at)).alias("missed"),
-        _count_if(active & has_due & (Ticket.due_at < moment)).alias("overdue"),
-        _count_if(active & has_due & (Ticket.due_at >= moment)).alias("on_time"),
-    ]
-    row = visible_tickets(user).select(*columns).dicts().get()
+    weeks = {start.date(): {"opened": 0, "closed": 0, "met": 0, "missed": 0} for start in starts}
+    rows = (
+        visible_ticket_weeks(user)
+        .select(TicketWeek.week, TicketWeek.kind, fn.SUM(TicketWeek.n))
+        .where(TicketWeek.week >= starts[0].date())
+        .group_by(TicketWeek.week, TicketWeek.kind)
+        .tuples()
+    )
+    for week, kind, n in rows:
+        week = dt.date.fromisoformat(week) if isinstance(week, str) else week
+        if week in weeks:
+            weeks[week][kind] = int(n or 0)
+    active = visible_tickets(user).where(
+        Ticket.state_category.in_(ACTIVE_CATEGORIES) & Ticket.due_at.is_null(False)
+    )
     return {
         "weeks": [
-            {"start": start, "opened": row[f"o{i}"] or 0, "closed": row[f"c{i}"] or 0}
-            for i, start in enumerate(starts)
+            {
+                "start": start,
+                "opened": weeks[start.date()]["opened"],
+                "closed": weeks[start.date()]["closed"],
+            }
+            for start in starts
         ],
-        "deadlines": {key: row[key] or 0 for key in ("met", "missed", "overdue", "on_time")},
+        "deadlines": {
+            "met": sum(w["met"] for w in weeks.values()),
+            "missed": sum(w["missed"] for w in weeks.values()),
+            "overdue": capped_count(active.where(Ticket.due_at < moment)),
+            "on_time": capped_count(active.where(Ticket.due_at >= moment)),
+        },
     }
 
 
 def backlog_by_level(user) -> dict[int, dict[str, int]]:
     """Open and waiting tickets per queue level: {level: {"open": n, "waiting": n}}."""
     result = {level: {OPEN: 0, WAITING: 0} for level in (FIRST_LEVEL, SECOND_LEVEL)}
+    figures = visible_ticket_counts(user)
+    if figures is None:
+        return result
     rows = (
-        visible_tickets(user)
-        .select(Ticket.queue_level, Ticket.state_category, fn.COUNT(Ticket.id))
-        .where(Ticket.state_category.in_(ACTIVE_CATEGORIES))
-        .group_by(Ticket.queue_level, Ticket.state_category)
+        figures.select(TicketCount.queue_level, TicketCount.state_category, fn.SUM(TicketCount.n))
+        .where(TicketCount.state_category.in_(ACTIVE_CATEGORIES))
+        .group_by(TicketCount.queue_level, TicketCount.state_category)
         .tuples()
     )
     for level, category, count in rows:
-        result.setdefault(int(level), {OPEN: 0, WAITING: 0})[category] = count
+        result.setdefault(int(level), {OPEN: 0, WAITING: 0})[category] = int(count or 0)
     return result
 
 

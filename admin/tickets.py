@@ -13,8 +13,9 @@ from peewee import Case, fn
 
 from admin.base import FilterFormMixin, ListFilter, RoleView, ScopedModelView, bounded_id
 from admin.export import SafeCsvExportMixin
-from ticketing import services
+from ticketing import paging, services
 from ticketing.attachments import download_response
+from ticketing.definitions import ticket_definition
 from ticketing.errors import DomainError, TooLarge, ValidationFailed
 from ticketing.fields import (
     UploadedFile,
@@ -30,12 +31,14 @@ from ticketing.models import (
     FOCAL,
     SECOND_LEVEL,
     STAGE_LABELS,
+    WAITING,
     Institution,
     Ticket,
     TicketType,
     User,
     now,
 )
+from ticketing.models.stats import NO_ASSIGNEE, TicketCount
 from ticketing.visibility import (
     get_visible_ticket,
     sees_internal,
@@ -43,6 +46,7 @@ from ticketing.visibility import (
     visible_comments,
     visible_events,
     visible_institutions,
+    visible_ticket_counts,
     visible_tickets,
     with_list_relations,
 )
@@ -52,7 +56,7 @@ STATE_BADGES = {"open": "primary", "waiting": "warning", "done": "success", "rej
 
 def state_label(ticket) -> str:
     english = str(get_locale()) == "en"
-    for state in ticket.type_version.definition["states"]:
+    for state in ticket_definition(ticket)["states"]:
         if state["key"] == ticket.state:
             return (state.get("label_en") if english else None) or state["label"]
     return ticket.state
@@ -105,6 +109,39 @@ VIEW_CLAUSES = {
         Ticket.waiting_on.is_null(False) & (Ticket.state_category == "waiting")
     ),
 }
+
+
+# a count a page cannot take from the maintained figures stops here ("más de 1.000")
+COUNT_CAP = 1000
+CURSOR_ARG = "despues"  # the keyset position of the next page of a list in its default order
+
+
+class Figure(int):
+    """A count that reads "1000+" once past the cap (its value is then `COUNT_CAP` + 1)."""
+
+    def __str__(self):
+        return f"{COUNT_CAP}+" if self > COUNT_CAP else int.__str__(self)
+
+
+def capped_count(query) -> Figure:
+    """How many rows `query` has, reading at most `COUNT_CAP` + 1 of them."""
+    return Figure(query.select(Ticket.id).order_by().limit(COUNT_CAP + 1).count())
+
+
+def _counts_in_view(view: str, user):
+    """The `TicketCount` rows of one of the queue's views (None: not kept as a figure)."""
+    active = TicketCount.state_category.in_(ACTIVE_CATEGORIES)
+    if view == "all":
+        return TicketCount.id.is_null(False)
+    if view == "":
+        return active
+    if view == "mine":
+        return active & (TicketCount.assignee == user.id)
+    if view == "unassigned":
+        return active & (TicketCount.assignee == NO_ASSIGNEE)
+    if view == "waiting_sge":
+        return (TicketCount.state_category == WAITING) & (TicketCount.waits == True)
+    return None
 
 
 def _in_view(query, view: str, user):
@@ -186,7 +223,8 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
         "assignee": _person("assignee"),
     }
     column_sortable_list = ["id", "title", "due_at", "updated_at", "state"]
-    column_default_sort = ("updated_at", True)
+    column_default_sort = [("updated_at", True), ("id", True)]  # the keyset order
+    simple_list_pager = True  # no COUNT(*) of the list: see `get_list`
     column_searchable_list = ["title"]
     search_label = _l("Título o referencia (MESA-…)")
 
@@ -214,9 +252,14 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
                 _l("Situación"),
                 _state_options,
                 lambda q, v: q.where(Ticket.state_category == v),
+                lambda q, v: q.where(TicketCount.state_category == v),
             ),
             ListFilter(
-                "tipo", _l("Tipo"), _type_options, lambda q, v: q.where(Ticket.type == int(v))
+                "tipo",
+                _l("Tipo"),
+                _type_options,
+                lambda q, v: q.where(Ticket.type == int(v)),
+                lambda q, v: q.where(TicketCount.type == int(v)),
             ),
         ]
         if current_user.role == AGQ:
@@ -229,6 +272,7 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
                         for i in visible_institutions(current_user).order_by(Institution.sigla)
                     ],
                     lambda q, v: q.where(Ticket.institution == int(v)),
+                    lambda q, v: q.where(TicketCount.institution == int(v)),
                 )
             )
         return filters
@@ -242,19 +286,52 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
         reference = g.get("mesa_reference")
         if reference is not None:
             query = query.where(Ticket.id == reference)
+        position = g.get("mesa_after")
+        if position is not None:
+            query = paging.after(query, position, newest_first=True)
         view = self.current_view()
         if view == "" and "situacion" in self.filter_values():
             return query  # a chosen situation replaces the default "open only"
         return _in_view(query, view, current_user)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """The page's rows, and the list's size from the maintained figures or a capped count.
+
+        In its default order (newest first) a list pages by keyset: `despues` names the
+        last row of the page before. Flask-Admin's own count (a COUNT(*) of the whole
+        list, joins and all) is never run: `simple_list_pager` turns it off.
+        """
         match = REFERENCE.fullmatch((search or "").strip())
         if match:  # "MESA-12" or "12" finds that ticket (a number past any id finds none)
             g.mesa_reference = bounded_id(match.group(1)) or 0
             search = None
-        return super().get_list(
+        g.mesa_keyset = sort_column is None
+        position = paging.decode_cursor(request.args.get(CURSOR_ARG, "")) if g.mesa_keyset else None
+        if position is not None:
+            g.mesa_after, page = position, 0
+        _count, rows = super().get_list(
             page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
         )
+        return self.list_total(search, filters), rows
+
+    def list_total(self, search, filters) -> int:
+        """How many tickets the list holds (`COUNT_CAP` + 1: more than `COUNT_CAP`)."""
+        view = self.current_view()
+        if not search and g.get("mesa_reference") is None:
+            if view == "" and "situacion" in self.filter_values():
+                view = "all"  # a chosen situation replaces the default "open only"
+            kept = _counts_in_view(view, current_user) is not None
+            figures = self.view_counts([view]) if kept else None
+            if figures is not None:
+                return figures[view]
+        position, g.mesa_after = g.get("mesa_after"), None  # the whole list, not its rest
+        try:
+            _count, query = super().get_list(
+                0, None, None, search, filters, execute=False, page_size=COUNT_CAP + 1
+            )
+        finally:
+            g.mesa_after = position
+        return Figure(query.order_by().count())
 
     def get_one(self, id):
         ticket_id = bounded_id(id)
@@ -263,21 +340,35 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
     def get_empty_list_message(self):
         return _("No hay tickets en esta vista.")
 
-    def view_counts(self, views) -> dict:
-        """How many tickets each view holds (with the chosen filters), in one query."""
-        query = self.apply_filters(self.base_query())
-        active = Ticket.state_category.in_(ACTIVE_CATEGORIES)
-        columns = []
-        for key in views:
-            if key == "all":
-                clause = Ticket.id.is_null(False)
-            elif key == "":
-                clause = active
-            else:
-                clause = active & VIEW_CLAUSES[key](current_user)
-            columns.append(fn.COALESCE(fn.SUM(Case(None, [(clause, 1)], 0)), 0))
-        row = query.select(*columns).tuples().first() or [0] * len(columns)
-        return dict(zip(views, row, strict=True))
+    def view_counts(self, views) -> dict | None:
+        """How many tickets each view holds (with the chosen filters).
+
+        One query over the maintained figures (`TicketCount`), whatever the number of
+        tickets; "Vencidos" depends on the clock, so it is a capped count of the overdue
+        index. None when the user's tickets are not kept as figures (Mis tickets).
+        """
+        figures = visible_ticket_counts(current_user)
+        if figures is None:
+            return None
+        figures = self.apply_filters(figures, counts=True)
+        kept = [key for key in views if _counts_in_view(key, current_user) is not None]
+        columns = [
+            fn.COALESCE(
+                fn.SUM(Case(None, [(_counts_in_view(key, current_user), TicketCount.n)], 0)), 0
+            )
+            for key in kept
+        ]
+        result = dict(zip(kept, figures.select(*columns).tuples().first(), strict=True))
+        if "overdue" in views:
+            overdue = _in_view(self.apply_filters(self.base_query()), "overdue", current_user)
+            result["overdue"] = capped_count(overdue)
+        return {key: result[key] if key == "overdue" else int(result[key]) for key in views}
+
+    def next_cursor(self, rows) -> str | None:
+        """The `despues` of the next page in the default order (None: no next, or sorted)."""
+        if not g.get("mesa_keyset") or len(rows) < self.page_size:
+            return None
+        return paging.encode_cursor(rows[-1])
 
     def list_heading(self) -> str:
         if current_user.role == AGQ:
@@ -289,7 +380,15 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
             views = self.ticket_views()
             kwargs.setdefault("ticket_views", views)
             kwargs.setdefault("current_ticket_view", self.current_view())
-            kwargs.setdefault("view_counts", self.view_counts(views) if len(views) > 1 else {})
+            kwargs.setdefault(
+                "view_counts", (self.view_counts(views) or {}) if len(views) > 1 else {}
+            )
+            count = kwargs.get("count")
+            kwargs.setdefault("count_capped", isinstance(count, Figure) and count > COUNT_CAP)
+            kwargs.setdefault("count_cap", COUNT_CAP)
+            kwargs.setdefault("next_cursor", self.next_cursor(kwargs.get("data") or []))
+            keyset = {k: v for k, v in request.args.items() if k not in (CURSOR_ARG, "page")}
+            kwargs.setdefault("keyset_args", keyset if g.get("mesa_keyset") else None)
             kwargs.setdefault("list_heading", self.list_heading())
             kwargs.setdefault("show_new_ticket", self.show_new_ticket)
         return super().render(template, **kwargs)
@@ -321,6 +420,9 @@ class MyTicketsView(TicketListView):
 
     def base_query(self):
         return visible_tickets(current_user).where(Ticket.requester == current_user.id)
+
+    def view_counts(self, views):
+        return None  # figures are not kept per requester: the list is counted, capped
 
     def get_empty_list_message(self):
         return _("Aún no ha registrado tickets.")
@@ -471,8 +573,12 @@ class TicketPageView(RoleView):
     def is_visible(self):
         return False
 
-    def _ticket(self, ticket_id):
-        ticket = get_visible_ticket(current_user, ticket_id) if bounded_id(ticket_id) else None
+    def _ticket(self, ticket_id, *, relations: bool = False):
+        ticket = (
+            get_visible_ticket(current_user, ticket_id, relations=relations)
+            if bounded_id(ticket_id)
+            else None
+        )
         if ticket is None:
             abort(404)
         return ticket
@@ -483,8 +589,8 @@ class TicketPageView(RoleView):
 
     @expose("/<int:ticket_id>/")
     def details(self, ticket_id):
-        ticket = self._ticket(ticket_id)
-        defn = ticket.type_version.definition
+        ticket = self._ticket(ticket_id, relations=True)
+        defn = ticket_definition(ticket)
         people = services.people_of(ticket.institution_id)
         fields = [
             (f, display_value(f, ticket.fields.get(f["name"]), people)) for f in defn["fields"]

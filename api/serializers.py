@@ -7,6 +7,7 @@ These only read; every query of tickets, comments, events and attachments starts
 import datetime as dt
 
 from ticketing import services
+from ticketing.definitions import ticket_definition
 from ticketing.models import (
     STAGE_LABELS,
     Attachment,
@@ -92,7 +93,7 @@ def _state_label(defn: dict, key: str) -> str:
 
 def ticket_summary(ticket: Ticket) -> dict:
     """A ticket as a list row: what it is, where it is, who has it."""
-    defn = ticket.type_version.definition
+    defn = ticket_definition(ticket)
     return {
         "id": ticket.id,
         "reference": ticket.reference,
@@ -191,8 +192,12 @@ def _event(row, names: dict[int, str]) -> dict:
 
 def ticket_detail(actor, ticket: Ticket) -> dict:
     """Everything `actor` may read of one visible ticket."""
-    defn = ticket.type_version.definition
-    people = services.people_of(ticket.institution_id)
+    defn = ticket_definition(ticket)
+    people = (
+        services.people_of(ticket.institution_id)
+        if any(f["kind"] == "person" for f in defn["fields"])
+        else {}
+    )
     comments = list(visible_comments(actor, ticket))
     events = list(visible_events(actor, ticket))
     attachments = [attachment(a) for a in visible_attachments(actor, ticket)]

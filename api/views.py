@@ -4,8 +4,6 @@ Authentication is by personal token only (`Authorization: Bearer ...`), never by
 session cookie, which is why the blueprint can be exempt from CSRF protection.
 """
 
-import base64
-import binascii
 import datetime as dt
 import json
 import math
@@ -16,7 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from api import serializers
-from ticketing import services
+from ticketing import paging, services
 from ticketing.api_tokens import user_for_token
 from ticketing.attachments import download_response
 from ticketing.errors import DomainError, NotFound, ValidationFailed
@@ -251,8 +249,8 @@ def _ticket_id(ticket_id: int) -> int:
     return ticket_id
 
 
-def _visible(ticket_id: int) -> Ticket:
-    ticket = get_visible_ticket(actor(), _ticket_id(ticket_id))
+def _visible(ticket_id: int, *, relations: bool = False) -> Ticket:
+    ticket = get_visible_ticket(actor(), _ticket_id(ticket_id), relations=relations)
     if ticket is None:
         raise NotFound(_("El ticket no existe o no está a su alcance."))
     return ticket
@@ -260,7 +258,7 @@ def _visible(ticket_id: int) -> Ticket:
 
 def _detail(ticket_id: int, status=200):
     """The ticket as the caller now sees it (read again: effects may have changed it)."""
-    ticket = _visible(ticket_id)
+    ticket = _visible(ticket_id, relations=True)
     response = jsonify(serializers.ticket_detail(actor(), ticket))
     response.status_code = status
     return response
@@ -296,26 +294,11 @@ def open_ticket():
     return response
 
 
-def _encode_cursor(ticket: Ticket) -> str:
-    text = json.dumps([ticket.updated_at.isoformat(), ticket.id])
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
-
-
 def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        moment, ticket_id = json.loads(text)
-        moment = dt.datetime.fromisoformat(moment)
-        if (
-            isinstance(ticket_id, bool)
-            or not isinstance(ticket_id, int)
-            or not 0 <= ticket_id <= ID_MAX
-            or moment.tzinfo
-        ):
-            raise ValueError(cursor)
-    except (ValueError, TypeError, RecursionError, binascii.Error):
-        raise _bad({"cursor": _("Cursor inválido.")}) from None
-    return moment, ticket_id
+    position = paging.decode_cursor(cursor)
+    if position is None:
+        raise _bad({"cursor": _("Cursor inválido.")})
+    return position
 
 
 def _int_arg(name: str, low: int, high: int) -> int | None:
@@ -367,16 +350,14 @@ def list_tickets():
     if since is not None:
         query = query.where(Ticket.updated_at >= since)
     if request.args.get("cursor"):
-        moment, last_id = _decode_cursor(request.args["cursor"])
-        query = query.where(
-            (Ticket.updated_at > moment) | ((Ticket.updated_at == moment) & (Ticket.id > last_id))
-        )
-    rows = list(query.order_by(Ticket.updated_at, Ticket.id).limit(limit + 1))
+        position = _decode_cursor(request.args["cursor"])
+        query = paging.after(query, position, newest_first=False)
+    rows = list(query.order_by(*paging.order(newest_first=False)).limit(limit + 1))
     page, more = rows[:limit], len(rows) > limit
     return jsonify(
         {
             "items": [serializers.ticket_summary(t) for t in page],
-            "next_cursor": _encode_cursor(page[-1]) if more else None,
+            "next_cursor": paging.encode_cursor(page[-1]) if more else None,
         }
     )
 

@@ -50,9 +50,26 @@ def app(request):
     ctx.push()
     application.config["DB_KIND"] = kind
     yield application
+    _figures_agree(request)
     ctx.pop()
     if not db.is_closed():
         db.close()
+
+
+def _figures_agree(request) -> None:
+    """After every test: the maintained ticket figures equal a recount of the tickets.
+
+    Each test's service calls are thereby checked to keep `ticketing.stats` in step; a test
+    that writes tickets behind the services' back calls `stats.rebuild()` afterwards.
+    """
+    from ticketing import stats
+    from ticketing.db import usable_connection
+
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        return  # the test's own failure says more
+    usable_connection()
+    assert stats.differences() == []
 
 
 def prepare_database(application, kind: str) -> None:
@@ -169,3 +186,11 @@ def make_ticket(requester=None, type_slug="soporte", **overrides):
 
 def text_of(response) -> str:
     return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (fixtures' teardown reads `rep_call`)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -99,7 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["TRUSTED_HOSTS"] = hosts or None
     configure_logging(app)
 
-    database.bind(app.config["DATABASE_URL"])
+    database.bind(app.config["DATABASE_URL"], int(app.config["DB_POOL_SIZE"] or 0))
     _connection_per_request(app)
 
     login_manager.init_app(app)

@@ -1,5 +1,6 @@
 """Operator commands: `flask --app wsgi db upgrade | seed | create-admin | users create |
-process export|import | outbox sweep | reminders | tokens create|revoke | settings`."""
+process export|import | outbox sweep | stats check|rebuild | reminders | tokens create|revoke |
+settings`."""
 
 import sys
 
@@ -166,6 +167,33 @@ def register(app: Flask) -> None:
         click.echo(f"swept: {sweep()}")
 
     app.cli.add_command(outbox)
+
+    figures = AppGroup("stats", help="The maintained ticket figures (queue counts, weeks).")
+
+    @figures.command("check")
+    @connected
+    def stats_check():
+        """Compare the maintained figures with a recount of the tickets; exit 1 if they differ."""
+        from ticketing import stats
+
+        differences = stats.differences()
+        for line in differences[:50]:
+            click.echo(line, err=True)
+        if differences:
+            click.echo(f"differences: {len(differences)}", err=True)
+            sys.exit(1)
+        click.echo("figures agree with the tickets")
+
+    @figures.command("rebuild")
+    @connected
+    def stats_rebuild():
+        """Replace the maintained figures with a recount of the tickets."""
+        from ticketing import stats
+
+        counts, weeks = stats.rebuild()
+        click.echo(f"rebuilt: {counts} count rows, {weeks} week rows")
+
+    app.cli.add_command(figures)
 
     @app.cli.command("reminders")
     @connected

@@ -1,12 +1,21 @@
-"""The database handle: one proxy bound at app creation, connections per request."""
+"""The database handle: one proxy bound at app creation, connections per request.
+
+On PostgreSQL the connections are pooled per process (`DB_POOL_SIZE`): a request or job
+checks one out and gives it back, so no request pays for a new backend. A connection the
+server dropped is never handed out again: the driver marks it closed after its first
+failure, and a connection error also empties the pool's idle connections, which a
+restarted or failed-over server has dropped alike.
+"""
 
 import functools
 import json
+import os
 import threading
 from contextlib import contextmanager
 
 import peewee
 from playhouse.db_url import connect
+from playhouse.pool import PooledPostgresqlDatabase
 
 db = peewee.DatabaseProxy()
 
@@ -45,6 +54,30 @@ class CountingPostgres(CountingMixin, peewee.PostgresqlDatabase):
     pass
 
 
+class PooledCountingPostgres(CountingMixin, PooledPostgresqlDatabase):
+    """A per-process pool that a forked child (an RQ work horse) never shares.
+
+    A child inherits its parent's idle sockets: using or even closing one would speak on
+    the parent's session. On the first checkout in a new process the inherited pool and
+    this thread's inherited connection are forgotten without closing them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._pid = os.getpid()
+
+    def _forget_inherited(self) -> None:
+        if self._pid != os.getpid():
+            with self._pool_lock:
+                self._connections, self._in_use = [], {}
+                self._pid = os.getpid()
+            self._state.reset()
+
+    def connect(self, reuse_if_open=False):
+        self._forget_inherited()
+        return super().connect(reuse_if_open)
+
+
 @contextmanager
 def count_queries():
     """Collect the SQL statements run in this thread inside the block."""
@@ -62,8 +95,14 @@ def count_queries():
 CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 
 
-def discard_connection() -> None:
-    """Forget this thread's connection, even one the server already dropped."""
+def discard_connection(broken: bool = False) -> None:
+    """Give back this thread's connection, even one the server already dropped.
+
+    `broken` (a statement just failed for want of a connection): the pool's idle
+    connections are closed too, since whatever dropped this one dropped them alike.
+    """
+    if broken and isinstance(db.obj, PooledPostgresqlDatabase):
+        db.obj.close_idle()
     if db.is_closed():
         return
     try:
@@ -82,7 +121,7 @@ def usable_connection() -> None:
     one opened, so the next request or job after a database blip works again.
     """
     if not db.is_closed() and not db.in_transaction() and not db.is_connection_usable():
-        discard_connection()
+        discard_connection(broken=True)
     db.connect(reuse_if_open=True)
 
 
@@ -101,8 +140,12 @@ def connected(fn):
     return wrapper
 
 
-def make_database(url: str) -> peewee.Database:
-    """Build a database from a URL; SQLite gets WAL mode and a busy timeout."""
+def make_database(url: str, pool_size: int = 0) -> peewee.Database:
+    """Build a database from a URL; SQLite gets WAL mode and a busy timeout.
+
+    PostgreSQL is pooled when `pool_size` > 0: at most that many connections per process,
+    each recycled after five minutes; a request waits up to ten seconds for a free one.
+    """
     if url.startswith("sqlite"):
         path = url.split("://", 1)[1].lstrip("/") if "://" in url else url
         if url.startswith("sqlite:////"):
@@ -121,12 +164,22 @@ def make_database(url: str) -> peewee.Database:
         )
     if url.startswith(("postgres://", "postgresql://")):
         parsed = connect(url)  # reuse playhouse's URL parsing, then swap in our class
+        if pool_size > 0:
+            return PooledCountingPostgres(
+                parsed.database,
+                max_connections=pool_size,
+                stale_timeout=300,
+                timeout=10,
+                **parsed.connect_params,
+            )
         return CountingPostgres(parsed.database, **parsed.connect_params)
     return connect(url)
 
 
-def bind(url: str) -> peewee.Database:
-    """Point the module proxy at the database named by `url`."""
-    database = make_database(url)
+def bind(url: str, pool_size: int = 0) -> peewee.Database:
+    """Point the module proxy at the database named by `url` (a previous pool is closed)."""
+    if isinstance(db.obj, PooledPostgresqlDatabase):
+        db.obj.close_all()
+    database = make_database(url, pool_size)
     db.initialize(database)
     return database

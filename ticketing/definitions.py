@@ -2,6 +2,8 @@
 
 import re
 
+from flask import current_app
+
 from ticketing.db import db
 from ticketing.fields import KINDS, option_errors
 from ticketing.models import (
@@ -355,9 +357,39 @@ def current_version(ticket_type: TicketType) -> TicketTypeVersion:
     return latest or publish(ticket_type)
 
 
+_CACHE_KEY = "mesa.version_definitions"
+
+
+def ticket_definition(ticket: Ticket) -> dict:
+    """The definition of the version `ticket` was opened with, parsed once per process.
+
+    A version that a ticket uses is never changed again (`publish` makes a new one), so
+    its parsed definition is kept for the life of the app: lists and ticket pages neither
+    fetch nor parse the definition's JSON per row. Treat the result as read-only.
+    """
+    cache = current_app.extensions.setdefault(_CACHE_KEY, {})
+    version_id = ticket.type_version_id
+    found = cache.get(version_id)
+    if found is None:
+        row = (
+            TicketTypeVersion.select(TicketTypeVersion.definition)
+            .where(TicketTypeVersion.id == version_id)
+            .get()
+        )
+        found = cache[version_id] = row.definition
+    return found
+
+
 def may_open(user, definition: dict) -> bool:
     """Whether `user`'s role may open tickets of this type."""
     return user.role in (definition.get("open_roles") or ()) and definition.get("active", True)
 
 
-__all__ = ["AGENT_ROLES", "publish", "current_version", "definition_of", "validate_definition"]
+__all__ = [
+    "AGENT_ROLES",
+    "publish",
+    "current_version",
+    "definition_of",
+    "ticket_definition",
+    "validate_definition",
+]

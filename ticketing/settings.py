@@ -11,6 +11,10 @@ SETTINGS: dict[str, tuple[object, str]] = {
         "peewee database URL (postgresql://...); unset: SQLite file instance/mesa.sqlite3 "
         "in WAL mode, schema and demo data created at first start",
     ),
+    "DB_POOL_SIZE": (
+        8,
+        "PostgreSQL connections kept open per process (0: a new connection per request)",
+    ),
     "INSTANCE_PATH": (None, "folder for the SQLite file and the secret key; unset: instance/"),
     "REDIS_URL": (None, "Redis for RQ jobs; unset: jobs run in-process right after commit"),
     "SECRET_KEY": (None, "session signing key; unset: generated once into instance/secret_key"),

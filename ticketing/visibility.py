@@ -31,6 +31,38 @@ def visible_tickets(user):
     return query.where(Ticket.requester == user.id)
 
 
+def visible_ticket_counts(user):
+    """The maintained figures (`TicketCount` rows) of the tickets `user` may see.
+
+    The same reach as `visible_tickets`, per institution and level; None for a person
+    who sees only what they raised (figures are not kept per requester).
+    """
+    from ticketing.models.stats import TicketCount
+
+    query = TicketCount.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(TicketCount.id.is_null())
+    if user.role == AGQ:
+        return query.where(TicketCount.queue_level == SECOND_LEVEL)
+    if user.role in (FOCAL, AIQ):
+        return query.where(TicketCount.institution == user.institution_id)
+    return None
+
+
+def visible_ticket_weeks(user):
+    """The maintained weekly figures (`TicketWeek` rows) of the tickets `user` may see."""
+    from ticketing.models.stats import TicketWeek
+
+    query = TicketWeek.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(TicketWeek.id.is_null())
+    if user.role == AGQ:
+        return query.where(TicketWeek.queue_level == SECOND_LEVEL)
+    if user.role in (FOCAL, AIQ):
+        return query.where(TicketWeek.institution == user.institution_id)
+    return query.where(TicketWeek.id.is_null())  # not kept per requester
+
+
 def with_list_relations(query):
     """Join what a list row shows (type, version, institution, people) to a ticket query,
     so a list page or API page costs the same few queries whatever its size."""
@@ -41,7 +73,7 @@ def with_list_relations(query):
             TicketType.name,
             TicketType.slug,
             TicketTypeVersion.id,
-            TicketTypeVersion.definition,
+            TicketTypeVersion.number,  # the definition: `ticketing.definitions.ticket_definition`
             Institution.id,
             Institution.sigla,
             requester.id,
@@ -90,13 +122,19 @@ def visible_institutions(user):
     return query.where(Institution.id == user.institution_id)
 
 
-def get_visible_ticket(user, ticket_id):
-    """The ticket if `user` may see it, else None (callers answer 404 either way)."""
+def get_visible_ticket(user, ticket_id, *, relations: bool = False):
+    """The ticket if `user` may see it, else None (callers answer 404 either way).
+
+    `relations`: with its type, version, institution and people joined (a page that shows
+    them costs one query, not five)."""
     try:
         ticket_id = int(ticket_id)
     except (TypeError, ValueError):
         return None
-    return visible_tickets(user).where(Ticket.id == ticket_id).first()
+    query = visible_tickets(user)
+    if relations:
+        query = with_list_relations(query)
+    return query.where(Ticket.id == ticket_id).first()
 
 
 def sees_internal(user, ticket) -> bool:

@@ -42,6 +42,7 @@ from ticketing.models.people import (
     UserSession,
 )
 from ticketing.models.rollout import DefaultTrackingItem, TrackingItem
+from ticketing.models.stats import TicketCount, TicketWeek
 from ticketing.models.ticket_types import (
     ChecklistItemDef,
     FieldDef,
@@ -77,6 +78,8 @@ MODELS = [
     NotificationTemplate,
     Outbox,
     InboundMail,
+    TicketCount,
+    TicketWeek,
 ]
 
 __all__ = [
@@ -100,6 +103,8 @@ __all__ = [
     "InboundMail",
     "Institution",
     "MODELS",
+    "TicketCount",
+    "TicketWeek",
     "NotificationTemplate",
     "OPEN",
     "Outbox",

@@ -18,9 +18,9 @@ class Ticket(BaseModel):
     state_category = pw.CharField(max_length=16, default=OPEN)
     queue = pw.ForeignKeyField(Queue, backref="tickets", index=True)
     queue_level = pw.SmallIntegerField(default=FIRST_LEVEL)
-    institution = pw.ForeignKeyField(Institution, backref="tickets", index=True)
-    requester = pw.ForeignKeyField(User, backref="requested_tickets", index=True)
-    assignee = pw.ForeignKeyField(User, backref="assigned_tickets", null=True, index=True)
+    institution = pw.ForeignKeyField(Institution, backref="tickets", index=False)
+    requester = pw.ForeignKeyField(User, backref="requested_tickets", index=False)
+    assignee = pw.ForeignKeyField(User, backref="assigned_tickets", null=True, index=False)
     parent = pw.ForeignKeyField("self", backref="children", null=True, index=True)
     waiting_on = pw.ForeignKeyField("self", null=True, backref="waited_by")
     due_at = pw.DateTimeField(null=True, index=True)
@@ -31,10 +31,14 @@ class Ticket(BaseModel):
     version = pw.IntegerField(default=1)  # optimistic lock
 
     class Meta:
+        # every list reads one of these ranges in (updated_at, id) order: keyset pages
+        # seek into them (see `ticketing.paging`); the partial ones below serve the open
+        # tickets, what queues show by default, and the overdue ones
         indexes = (
-            (("queue_level", "state_category", "updated_at"), False),
-            (("institution", "state_category", "updated_at"), False),
-            (("requester", "updated_at"), False),
+            (("institution", "updated_at", "id"), False),
+            (("queue_level", "updated_at", "id"), False),
+            (("requester", "updated_at", "id"), False),
+            (("assignee", "updated_at", "id"), False),
         )
 
     def __str__(self):
@@ -51,6 +55,25 @@ class Ticket(BaseModel):
             and self.state_category in ACTIVE_CATEGORIES
             and self.due_at < now()
         )
+
+
+_active = Ticket.state_category.in_(ACTIVE_CATEGORIES)
+PARTIAL_INDEXES = (
+    Ticket.index(
+        Ticket.institution, Ticket.updated_at, Ticket.id, name="ticket_open_institution"
+    ).where(_active),
+    Ticket.index(Ticket.queue_level, Ticket.updated_at, Ticket.id, name="ticket_open_level").where(
+        _active
+    ),
+    Ticket.index(Ticket.institution, Ticket.due_at, name="ticket_overdue_institution").where(
+        _active & Ticket.due_at.is_null(False)
+    ),
+    Ticket.index(Ticket.queue_level, Ticket.due_at, name="ticket_overdue_level").where(
+        _active & Ticket.due_at.is_null(False)
+    ),
+)
+for _index in PARTIAL_INDEXES:
+    Ticket.add_index(_index)
 
 
 class TicketEvent(BaseModel):

@@ -3,6 +3,8 @@ and the optimistic save."""
 
 from flask_babel import gettext as _
 
+from ticketing import stats
+from ticketing.definitions import ticket_definition
 from ticketing.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from ticketing.models import (
     AGQ,
@@ -59,7 +61,7 @@ def ticket_for(actor, ticket_id) -> Ticket:
 
 def definition(ticket: Ticket) -> dict:
     """The workflow definition of the version the ticket was opened with."""
-    return ticket.type_version.definition
+    return ticket_definition(ticket)
 
 
 def is_agent(actor, ticket: Ticket) -> bool:
@@ -113,6 +115,7 @@ def save_ticket(ticket: Ticket, expected_version, **updates):
         raise ValidationFailed(message, fields={"version": message})
     updates["updated_at"] = now()
     updates["version"] = expected + 1
+    before = stats.snapshot(ticket)
     rows = (
         Ticket.update(**updates)
         .where((Ticket.id == ticket.id) & (Ticket.version == expected))
@@ -126,3 +129,4 @@ def save_ticket(ticket: Ticket, expected_version, **updates):
         )
     for key, value in updates.items():
         setattr(ticket, key, value)
+    stats.track(before, stats.snapshot(ticket))

@@ -5,6 +5,7 @@ import datetime as dt
 import peewee
 from flask_babel import gettext as _
 
+from ticketing.definitions import ticket_definition
 from ticketing.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ticketing.fields import normalize_ruc
 from ticketing.models import (
@@ -191,7 +192,7 @@ def _pending_requests(actor, moment) -> list[dict]:
     ):
         creates = [
             effect
-            for tr in ticket.type_version.definition["transitions"]
+            for tr in ticket_definition(ticket)["transitions"]
             for effect in tr.get("effects", [])
             if effect.get("kind") == "create_institution"
         ]

@@ -5,6 +5,7 @@ import datetime as dt
 from flask import current_app
 from flask_babel import gettext as _
 
+from ticketing import stats
 from ticketing.definitions import current_version, may_open
 from ticketing.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ticketing.fields import UploadedFile, clean_values, is_blank
@@ -170,6 +171,7 @@ def _open(actor, type_slug, title, raw_fields, *, source, on_behalf_of, files=()
             if defn.get("deadline_days")
             else None,
         )
+        stats.track(None, stats.snapshot(ticket))
         if any(isinstance(v, UploadedFile) for v in values.values()):
             ticket.fields = store_field_files(ticket, values, actor)
             ticket.save()

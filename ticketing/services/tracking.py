@@ -4,6 +4,7 @@ import peewee
 from flask_babel import gettext as _
 
 from ticketing.db import db
+from ticketing.definitions import ticket_definition
 from ticketing.errors import NotFound, PermissionDenied, ValidationFailed
 from ticketing.models import (
     ACTIVE_CATEGORIES,
@@ -50,7 +51,7 @@ def _reviewing_tickets(institution_id: int) -> list[Ticket]:
         for ticket in rows
         if any(
             guard_kind(g) == "tracking_template_complete"
-            for tr in ticket.type_version.definition["transitions"]
+            for tr in ticket_definition(ticket)["transitions"]
             for g in tr.get("guards", [])
         )
     ]
