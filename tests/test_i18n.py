@@ -24,7 +24,10 @@ PO = ROOT / "ticketing" / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 # `pybabel extract -k _l -k lazy_gettext` on top of Babel's defaults (_, gettext, ngettext...).
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-SOURCE_PACKAGES = ("ticketing", "admin", "notifications")
+# every top-level package of the project (a folder with an __init__.py)
+SOURCE_PACKAGES = tuple(
+    sorted(p.parent.name for p in ROOT.glob("*/__init__.py") if p.parent.name != "tests")
+)
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|\{\w*\}")
 HOW_TO_FIX = (
     "\nRun the three commands of README.md, Operations, Translations: extract, update, "
@@ -102,6 +105,29 @@ def test_translations_keep_placeholders():
             if sorted(PLACEHOLDER.findall(string)) != expected:
                 wrong.append(f"{message.id!r} -> {string!r}")
     assert not wrong, "Placeholders differ between msgid and translation:\n" + "\n".join(wrong)
+
+
+def test_extraction_maps_every_package_that_translates():
+    """A package moved or added with `_()` in it must be in babel.cfg, or the next
+    `pybabel update` silently drops its messages from the catalog."""
+    with (ROOT / "babel.cfg").open() as f:
+        method_map, _options = parse_mapping_cfg(f)
+    patterns = [pattern for pattern, _method in method_map]
+    unmapped = []
+    for package in SOURCE_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            if "flask_babel import" in text and "gettext" in text:
+                relative = path.relative_to(ROOT).as_posix()
+                if not any(_matches(relative, p) for p in patterns):
+                    unmapped.append(relative)
+    assert not unmapped, "add these to babel.cfg:\n" + "\n".join(unmapped)
+
+
+def _matches(relative: str, pattern: str) -> bool:
+    from babel.util import pathmatch
+
+    return pathmatch(pattern, relative)
 
 
 def test_code_uses_only_extracted_gettext_names():

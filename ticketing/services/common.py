@@ -49,6 +49,13 @@ def people_of(institution_id: int) -> dict[int, str]:
     }
 
 
+def people_for(defn: dict, institution_id: int) -> dict[int, str]:
+    """`people_of` the institution when the definition has a person field, else nothing."""
+    if any(f["kind"] == "person" for f in defn["fields"]):
+        return people_of(institution_id)
+    return {}
+
+
 def ticket_for(actor, ticket_id) -> Ticket:
     """The ticket `actor` may see (any ticket for the system), or NotFound."""
     ticket = get_visible_ticket(actor, ticket_id) if actor is not SYSTEM else None

@@ -29,7 +29,7 @@ from ticketing.services.common import (
     add_history,
     definition,
     is_agent,
-    people_of,
+    people_for,
     queue_for,
     save_ticket,
     ticket_for,
@@ -135,7 +135,7 @@ def _open(actor, type_slug, title, raw_fields, *, source, on_behalf_of, files=()
     values, field_errors = clean_values(
         defn["fields"],
         raw_fields,
-        people=people_of(institution_id),
+        people=people_for(defn, institution_id),
         max_mb=current_app.config["MAX_ATTACHMENT_MB"],
     )
     if source in ("mail", "effect"):
@@ -216,7 +216,7 @@ def update_fields(actor, ticket_id, raw_fields: dict, expected_version: int, tit
     values, errors = clean_values(
         defn["fields"],
         raw_fields,
-        people=people_of(ticket.institution_id),
+        people=people_for(defn, ticket.institution_id),
         max_mb=current_app.config["MAX_ATTACHMENT_MB"],
         partial=True,
     )
