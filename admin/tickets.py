@@ -320,9 +320,8 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
         if not search and g.get("mesa_reference") is None:
             if view == "" and "situacion" in self.filter_values():
                 view = "all"  # a chosen situation replaces the default "open only"
-            kept = _counts_in_view(view, current_user) is not None
-            figures = self.view_counts([view]) if kept else None
-            if figures is not None:
+            figures = self.counts_of_views() if view in self.ticket_views() else None
+            if figures is not None and _counts_in_view(view, current_user) is not None:
                 return figures[view]
         position, g.mesa_after = g.get("mesa_after"), None  # the whole list, not its rest
         try:
@@ -339,6 +338,12 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
 
     def get_empty_list_message(self):
         return _("No hay tickets en esta vista.")
+
+    def counts_of_views(self) -> dict | None:
+        """`view_counts` of every tab, computed once per request (tabs and total share it)."""
+        if "mesa_view_counts" not in g:
+            g.mesa_view_counts = self.view_counts(self.ticket_views())
+        return g.mesa_view_counts
 
     def view_counts(self, views) -> dict | None:
         """How many tickets each view holds (with the chosen filters).
@@ -381,7 +386,7 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
             kwargs.setdefault("ticket_views", views)
             kwargs.setdefault("current_ticket_view", self.current_view())
             kwargs.setdefault(
-                "view_counts", (self.view_counts(views) or {}) if len(views) > 1 else {}
+                "view_counts", (self.counts_of_views() or {}) if len(views) > 1 else {}
             )
             count = kwargs.get("count")
             kwargs.setdefault("count_capped", isinstance(count, Figure) and count > COUNT_CAP)
