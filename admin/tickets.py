@@ -2,7 +2,7 @@
 
 import re
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -126,6 +126,12 @@ class Figure(int):
 def capped_count(query) -> Figure:
     """How many rows `query` has, reading at most `COUNT_CAP` + 1 of them."""
     return Figure(query.select(Ticket.id).order_by().limit(COUNT_CAP + 1).count())
+
+
+def _listing() -> dict:
+    """What this request's list was asked for (reference, cursor), kept on the request
+    itself: `g` can outlive a request when an outer app context is pushed."""
+    return request.environ.setdefault("mesa.listing", {})
 
 
 def _counts_in_view(view: str, user):
@@ -283,10 +289,10 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
 
     def scope(self):
         query = self.apply_filters(with_list_relations(self.base_query()))
-        reference = g.get("mesa_reference")
+        reference = _listing().get("reference")
         if reference is not None:
             query = query.where(Ticket.id == reference)
-        position = g.get("mesa_after")
+        position = _listing().get("after")
         if position is not None:
             query = paging.after(query, position, newest_first=True)
         view = self.current_view()
@@ -303,12 +309,12 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
         """
         match = REFERENCE.fullmatch((search or "").strip())
         if match:  # "MESA-12" or "12" finds that ticket (a number past any id finds none)
-            g.mesa_reference = bounded_id(match.group(1)) or 0
+            _listing()["reference"] = bounded_id(match.group(1)) or 0
             search = None
-        g.mesa_keyset = sort_column is None
-        position = paging.decode_cursor(request.args.get(CURSOR_ARG, "")) if g.mesa_keyset else None
+        keyset = _listing()["keyset"] = sort_column is None
+        position = paging.decode_cursor(request.args.get(CURSOR_ARG, "")) if keyset else None
         if position is not None:
-            g.mesa_after, page = position, 0
+            _listing()["after"], page = position, 0
         _count, rows = super().get_list(
             page, sort_column, sort_desc, search, filters, execute=execute, page_size=page_size
         )
@@ -317,19 +323,19 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
     def list_total(self, search, filters) -> int:
         """How many tickets the list holds (`COUNT_CAP` + 1: more than `COUNT_CAP`)."""
         view = self.current_view()
-        if not search and g.get("mesa_reference") is None:
+        if not search and _listing().get("reference") is None:
             if view == "" and "situacion" in self.filter_values():
                 view = "all"  # a chosen situation replaces the default "open only"
             figures = self.counts_of_views() if view in self.ticket_views() else None
             if figures is not None and _counts_in_view(view, current_user) is not None:
                 return figures[view]
-        position, g.mesa_after = g.get("mesa_after"), None  # the whole list, not its rest
+        position = _listing().pop("after", None)  # the whole list, not what follows the cursor
         try:
             _count, query = super().get_list(
                 0, None, None, search, filters, execute=False, page_size=COUNT_CAP + 1
             )
         finally:
-            g.mesa_after = position
+            _listing()["after"] = position
         return Figure(query.order_by().count())
 
     def get_one(self, id):
@@ -341,9 +347,10 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
 
     def counts_of_views(self) -> dict | None:
         """`view_counts` of every tab, computed once per request (tabs and total share it)."""
-        if "mesa_view_counts" not in g:
-            g.mesa_view_counts = self.view_counts(self.ticket_views())
-        return g.mesa_view_counts
+        kept = request.environ  # the request's own: `g` can outlive it (an outer app context)
+        if "mesa.view_counts" not in kept:
+            kept["mesa.view_counts"] = self.view_counts(self.ticket_views())
+        return kept["mesa.view_counts"]
 
     def view_counts(self, views) -> dict | None:
         """How many tickets each view holds (with the chosen filters).
@@ -371,7 +378,7 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
 
     def next_cursor(self, rows) -> str | None:
         """The `despues` of the next page in the default order (None: no next, or sorted)."""
-        if not g.get("mesa_keyset") or len(rows) < self.page_size:
+        if not _listing().get("keyset") or len(rows) < self.page_size:
             return None
         return paging.encode_cursor(rows[-1])
 
@@ -393,7 +400,7 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
             kwargs.setdefault("count_cap", COUNT_CAP)
             kwargs.setdefault("next_cursor", self.next_cursor(kwargs.get("data") or []))
             keyset = {k: v for k, v in request.args.items() if k not in (CURSOR_ARG, "page")}
-            kwargs.setdefault("keyset_args", keyset if g.get("mesa_keyset") else None)
+            kwargs.setdefault("keyset_args", keyset if _listing().get("keyset") else None)
             kwargs.setdefault("list_heading", self.list_heading())
             kwargs.setdefault("show_new_ticket", self.show_new_ticket)
         return super().render(template, **kwargs)
