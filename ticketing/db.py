@@ -2,9 +2,8 @@
 
 On PostgreSQL the connections are pooled per process (`DB_POOL_SIZE`): a request or job
 checks one out and gives it back, so no request pays for a new backend. A connection the
-server dropped is never handed out again: the driver marks it closed after its first
-failure, and a connection error also empties the pool's idle connections, which a
-restarted or failed-over server has dropped alike.
+server dropped is never handed out again: peewee's pool checks each idle connection as it
+is checked out (a `SELECT 1` round trip, not counted as a statement) and replaces a dead one.
 """
 
 import functools
@@ -95,14 +94,8 @@ def count_queries():
 CONNECTION_ERRORS = (peewee.OperationalError, peewee.InterfaceError)
 
 
-def discard_connection(broken: bool = False) -> None:
-    """Give back this thread's connection, even one the server already dropped.
-
-    `broken` (a statement just failed for want of a connection): the pool's idle
-    connections are closed too, since whatever dropped this one dropped them alike.
-    """
-    if broken and isinstance(db.obj, PooledPostgresqlDatabase):
-        db.obj.close_idle()
+def discard_connection() -> None:
+    """Give back this thread's connection (to the pool), even one the server dropped."""
     if db.is_closed():
         return
     try:
@@ -121,7 +114,7 @@ def usable_connection() -> None:
     one opened, so the next request or job after a database blip works again.
     """
     if not db.is_closed() and not db.in_transaction() and not db.is_connection_usable():
-        discard_connection(broken=True)
+        discard_connection()
     db.connect(reuse_if_open=True)
 
 

@@ -52,7 +52,7 @@ def database_unavailable(exc: Exception):
 
     log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
     if not db.in_transaction():
-        discard_connection(broken=True)
+        discard_connection()
     retry_after = int(current_app.config.get("DB_RETRY_AFTER_SECONDS") or 5)
     # the language is chosen without the signed-in user's own setting: loading the user
     # would need the database that just failed
