@@ -7,7 +7,7 @@ These only read; every query of tickets, comments, events and attachments starts
 import datetime as dt
 
 from ticketing import services
-from ticketing.definitions import ticket_definition
+from ticketing.definitions import ticket_definition, version_number
 from ticketing.models import (
     STAGE_LABELS,
     Attachment,
@@ -91,22 +91,31 @@ def _state_label(defn: dict, key: str) -> str:
     return next((s["label"] for s in defn["states"] if s["key"] == key), key)
 
 
-def ticket_summary(ticket: Ticket) -> dict:
-    """A ticket as a list row: what it is, where it is, who has it."""
+def ticket_summary(ticket: Ticket, names: dict[int, str] | None = None) -> dict:
+    """A ticket as a list row: what it is, where it is, who has it.
+
+    `names` (id -> full name) stands in for joined requester and assignee rows.
+    """
     defn = ticket_definition(ticket)
+    if names is None:
+        requester = user_ref(ticket.requester)
+        assignee = user_ref(ticket.assignee) if ticket.assignee_id else None
+    else:
+        requester = person(ticket.requester_id, names)
+        assignee = person(ticket.assignee_id, names)
     return {
         "id": ticket.id,
         "reference": ticket.reference,
         "title": ticket.title,
-        "type": ticket.type.slug,
+        "type": defn["slug"],
         "type_name": defn["name"],
         "state": ticket.state,
         "state_label": _state_label(defn, ticket.state),
         "state_category": ticket.state_category,
         "queue_level": ticket.queue_level,
         "institution": {"id": ticket.institution.id, "sigla": ticket.institution.sigla},
-        "requester": user_ref(ticket.requester),
-        "assignee": user_ref(ticket.assignee) if ticket.assignee_id else None,
+        "requester": requester,
+        "assignee": assignee,
         "due_at": iso(ticket.due_at),
         "created_at": iso(ticket.created_at),
         "updated_at": iso(ticket.updated_at),
@@ -202,6 +211,7 @@ def ticket_detail(actor, ticket: Ticket) -> dict:
     events = list(visible_events(actor, ticket))
     attachments = [attachment(a) for a in visible_attachments(actor, ticket)]
     ids = {c.author_id for c in comments} | {e.actor_id for e in events}
+    ids |= {ticket.requester_id, ticket.assignee_id}
     ids.discard(None)
     names = {
         u.id: u.full_name
@@ -222,10 +232,10 @@ def ticket_detail(actor, ticket: Ticket) -> dict:
         .where((Ticket.parent == ticket.id) | (Ticket.id == (ticket.parent_id or 0)))
         .order_by(Ticket.id)
     ]
-    detail = ticket_summary(ticket)
+    detail = ticket_summary(ticket, names)
     detail.update(
         {
-            "type_version": ticket.type_version.number,
+            "type_version": version_number(ticket),
             "fields": dict(ticket.fields),
             "field_defs": [field_def(f, people) for f in defn["fields"]],
             "checklist": _checklist(defn, ticket),

@@ -249,7 +249,7 @@ def _ticket_id(ticket_id: int) -> int:
     return ticket_id
 
 
-def _visible(ticket_id: int, *, relations: bool = False) -> Ticket:
+def _visible(ticket_id: int, *, relations: bool | str = False) -> Ticket:
     ticket = get_visible_ticket(actor(), _ticket_id(ticket_id), relations=relations)
     if ticket is None:
         raise NotFound(_("El ticket no existe o no está a su alcance."))
@@ -258,7 +258,7 @@ def _visible(ticket_id: int, *, relations: bool = False) -> Ticket:
 
 def _detail(ticket_id: int, status=200):
     """The ticket as the caller now sees it (read again: effects may have changed it)."""
-    ticket = _visible(ticket_id, relations=True)
+    ticket = _visible(ticket_id, relations="institution")
     response = jsonify(serializers.ticket_detail(actor(), ticket))
     response.status_code = status
     return response

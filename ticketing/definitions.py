@@ -367,16 +367,24 @@ def ticket_definition(ticket: Ticket) -> dict:
     its parsed definition is kept for the life of the app: lists and ticket pages neither
     fetch nor parse the definition's JSON per row. Treat the result as read-only.
     """
+    return _version(ticket.type_version_id)[0]
+
+
+def version_number(ticket: Ticket) -> int:
+    """The number of the version `ticket` was opened with (kept like its definition)."""
+    return _version(ticket.type_version_id)[1]
+
+
+def _version(version_id: int) -> tuple[dict, int]:
     cache = current_app.extensions.setdefault(_CACHE_KEY, {})
-    version_id = ticket.type_version_id
     found = cache.get(version_id)
     if found is None:
         row = (
-            TicketTypeVersion.select(TicketTypeVersion.definition)
+            TicketTypeVersion.select(TicketTypeVersion.definition, TicketTypeVersion.number)
             .where(TicketTypeVersion.id == version_id)
             .get()
         )
-        found = cache[version_id] = row.definition
+        found = cache[version_id] = (row.definition, row.number)
     return found
 
 
@@ -392,4 +400,5 @@ __all__ = [
     "definition_of",
     "ticket_definition",
     "validate_definition",
+    "version_number",
 ]

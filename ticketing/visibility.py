@@ -122,17 +122,22 @@ def visible_institutions(user):
     return query.where(Institution.id == user.institution_id)
 
 
-def get_visible_ticket(user, ticket_id, *, relations: bool = False):
+def get_visible_ticket(user, ticket_id, *, relations: bool | str = False):
     """The ticket if `user` may see it, else None (callers answer 404 either way).
 
-    `relations`: with its type, version, institution and people joined (a page that shows
-    them costs one query, not five)."""
+    `relations`: True joins its type, version, institution and people (a page that shows
+    them costs one query, not five); "institution" joins only its institution (the API,
+    which names people from one lookup and the type from the cached definition)."""
     try:
         ticket_id = int(ticket_id)
     except (TypeError, ValueError):
         return None
     query = visible_tickets(user)
-    if relations:
+    if relations == "institution":
+        query = query.select_extend(Institution.id, Institution.sigla).join(
+            Institution, on=(Ticket.institution == Institution.id), attr="institution"
+        )
+    elif relations:
         query = with_list_relations(query)
     return query.where(Ticket.id == ticket_id).first()
 
