@@ -10,7 +10,6 @@ from ticketing.models import (
     Institution,
     Ticket,
     TicketType,
-    TicketTypeVersion,
     User,
 )
 
@@ -64,16 +63,15 @@ def visible_ticket_weeks(user):
 
 
 def with_list_relations(query):
-    """Join what a list row shows (type, version, institution, people) to a ticket query,
-    so a list page or API page costs the same few queries whatever its size."""
+    """Join what a list row shows (type, institution, people) to a ticket query, so a list
+    page or API page costs the same few queries whatever its size. The version's
+    definition (states, labels) comes from `ticketing.definitions.ticket_definition`."""
     requester, assignee = User.alias(), User.alias()
     return (
         query.select_extend(
             TicketType.id,
             TicketType.name,
             TicketType.slug,
-            TicketTypeVersion.id,
-            TicketTypeVersion.number,  # the definition: `ticketing.definitions.ticket_definition`
             Institution.id,
             Institution.sigla,
             requester.id,
@@ -82,10 +80,6 @@ def with_list_relations(query):
             assignee.full_name,
         )
         .join(TicketType, on=(Ticket.type == TicketType.id), attr="type")
-        .switch(Ticket)
-        .join(
-            TicketTypeVersion, on=(Ticket.type_version == TicketTypeVersion.id), attr="type_version"
-        )
         .switch(Ticket)
         .join(Institution, on=(Ticket.institution == Institution.id), attr="institution")
         .switch(Ticket)
