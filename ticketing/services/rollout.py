@@ -99,10 +99,19 @@ def rollout_pipeline(actor) -> list[dict]:
     if actor is SYSTEM or actor.role != AGQ:
         raise PermissionDenied(_("Solo el AGQ ve el avance de la implantación."))
     moment = now()
+    # rollout steps are found by their types, never by scanning SGE's queue: the page reads
+    # as many tickets as there are steps, whatever the number of support tickets
+    steps_of_rollout = Ticket.type.in_(
+        TicketType.select(TicketType.id).where(TicketType.category == "onboarding")
+    )
     overdue = (
         visible_tickets(actor)
         .select(Ticket.institution.alias("institution_id"), peewee.fn.COUNT(Ticket.id).alias("n"))
-        .where((Ticket.due_at < moment) & Ticket.state_category.in_(ACTIVE_CATEGORIES))
+        .where(
+            steps_of_rollout
+            & (Ticket.due_at < moment)
+            & Ticket.state_category.in_(ACTIVE_CATEGORIES)
+        )
         .group_by(Ticket.institution)
         .alias("overdue")
     )
@@ -140,8 +149,8 @@ def rollout_pipeline(actor) -> list[dict]:
         )
         .join(TicketType)
         .where(
-            Ticket.institution.in_(ids)
-            & (TicketType.category == "onboarding")
+            steps_of_rollout
+            & Ticket.institution.in_(ids)
             & Ticket.state_category.in_(ACTIVE_CATEGORIES)
         )
         .order_by(Ticket.id)
@@ -163,12 +172,12 @@ def rollout_pipeline(actor) -> list[dict]:
         }
         for row in rows
     ]
-    result += _pending_requests(actor, moment)
+    result += _pending_requests(actor, moment, steps_of_rollout)
     result.sort(key=lambda r: (-r["overdue"], r["since"], r["sigla"]))
     return result
 
 
-def _pending_requests(actor, moment) -> list[dict]:
+def _pending_requests(actor, moment, steps_of_rollout) -> list[dict]:
     """Pipeline rows of requests still at SGE whose acceptance would create an institution."""
     rows = []
     for ticket in (
@@ -182,8 +191,8 @@ def _pending_requests(actor, moment) -> list[dict]:
             attr="type_version",
         )
         .where(
-            Ticket.state_category.in_(ACTIVE_CATEGORIES)
-            & (TicketType.category == "onboarding")
+            steps_of_rollout
+            & Ticket.state_category.in_(ACTIVE_CATEGORIES)
             & Ticket.institution.in_(
                 Institution.select(Institution.id).where(Institution.is_sge == True)
             )
