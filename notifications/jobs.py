@@ -20,6 +20,9 @@ _RECONNECT_WAITS = (0.1, 0.5, 1.5)
 # how long an accepted Message-ID is remembered when its row could not be marked sent:
 # longer than every retry and take-over of the row
 ACCEPTED_TTL_SECONDS = 7 * 24 * 3600
+# rows per batch job: a request's rows are one job; the sweeper cuts its finds into these
+BATCH_SIZE = 100
+BATCH_JOB = "notifications.jobs.deliver_batch_job"
 
 
 def retry_intervals() -> list[int]:
@@ -59,12 +62,19 @@ def _stalled(queue, job, status: str, force: bool) -> bool:
     return due < dt.datetime.now(dt.UTC) - _lease()
 
 
-def enqueue_delivery(outbox_id: int, *, force: bool = False) -> bool:
+def _job_timeout() -> int:
+    """Seconds one row's send may take: connect, and each SMTP command, at MAIL_TIMEOUT each."""
+    return max(int(current_app.config.get("MAIL_TIMEOUT") or 10) * 6, 60)
+
+
+def enqueue_delivery(outbox_id: int, *, force: bool = False, attempts: int = 0) -> bool:
     """Put the delivery of one outbox row on RQ unless a job for it will run anyway.
 
     `force` (from the sweeper: the row was claimed longer than the lease ago) replaces any
     job not waiting in the queue, whatever RQ calls it: the outbox never depends on RQ's
-    scheduler being alive. Returns whether a job was enqueued.
+    scheduler being alive. `attempts` (the row failed that many times, in a batch) starts
+    the job after the backoff due for its next attempt, with the retries it has left.
+    Returns whether a job was enqueued.
     """
     from rq import Retry
     from rq.exceptions import NoSuchJobError
@@ -86,16 +96,73 @@ def enqueue_delivery(outbox_id: int, *, force: bool = False) -> bool:
         # a scheduler that comes back must not enqueue the replaced retry as well
         ScheduledJobRegistry(queue=queue).remove(job_id(outbox_id))
     intervals = retry_intervals()
-    queue.enqueue(
-        "notifications.jobs.deliver_job",
-        int(outbox_id),
-        job_id=job_id(outbox_id),
-        retry=Retry(max=len(intervals), interval=intervals) if intervals else None,
-        job_timeout=max(int(current_app.config.get("MAIL_TIMEOUT") or 10) * 6, 60),
-        result_ttl=24 * 3600,
-        failure_ttl=7 * 24 * 3600,
-    )
+    done = max(int(attempts), 0)
+    wait = intervals[min(done, len(intervals)) - 1] if done and intervals else 0
+    later = intervals[done:]
+    options = {
+        "job_id": job_id(outbox_id),
+        "retry": Retry(max=len(later), interval=later) if later else None,
+        "job_timeout": _job_timeout(),
+        "result_ttl": 24 * 3600,
+        "failure_ttl": 7 * 24 * 3600,
+    }
+    if wait:
+        queue.enqueue_in(
+            dt.timedelta(seconds=wait), "notifications.jobs.deliver_job", int(outbox_id), **options
+        )
+    else:
+        queue.enqueue("notifications.jobs.deliver_job", int(outbox_id), **options)
     return True
+
+
+def enqueue_batches(outbox_ids, *, size: int = BATCH_SIZE) -> int:
+    """Put these rows on RQ as batch jobs of at most `size` rows, all in one round trip.
+
+    No per-row look-up: a row that is also being delivered by another job is sent once
+    all the same (its claim). Returns how many jobs were enqueued.
+    """
+    from notifications.queue import get_queue
+
+    ids = [int(i) for i in outbox_ids]
+    chunks = [ids[i : i + size] for i in range(0, len(ids), max(int(size), 1))]
+    if not chunks:
+        return 0
+    queue = get_queue()
+    with queue.connection.pipeline() as pipe:
+        for chunk in chunks:
+            queue.enqueue(
+                BATCH_JOB,
+                chunk,
+                # a row's send at most, plus a little for each row: a batch past it is
+                # stopped, and its rows are left to the sweeper
+                job_timeout=_job_timeout() + 2 * len(chunk),
+                description=f"deliver_batch_job({len(chunk)} rows, {chunk[0]}…{chunk[-1]})",
+                result_ttl=3600,
+                failure_ttl=7 * 24 * 3600,
+                pipeline=pipe,
+            )
+        pipe.execute()
+    return len(chunks)
+
+
+def live_delivery_jobs(outbox_ids) -> set[int]:
+    """Rows whose own delivery job will still run (a retry, a take-over): one round trip."""
+    from rq.job import Job
+
+    from notifications.queue import get_queue
+
+    ids = [int(i) for i in outbox_ids]
+    if not ids:
+        return set()
+    with get_queue().connection.pipeline(transaction=False) as pipe:
+        for outbox_id in ids:
+            pipe.hget(Job.key_for(job_id(outbox_id)), "status")
+        statuses = pipe.execute()
+    return {
+        outbox_id
+        for outbox_id, status in zip(ids, statuses, strict=True)
+        if status is not None and status.decode() in _LIVE_JOB_STATES
+    }
 
 
 @contextmanager
@@ -120,6 +187,12 @@ def deliver_job(outbox_id: int) -> str:
     """RQ entry point: deliver one row; raising makes RQ retry it with backoff."""
     with job_context():
         return deliver(outbox_id)
+
+
+def deliver_batch_job(outbox_ids: list[int]) -> dict[str, int]:
+    """RQ entry point: deliver a batch over one SMTP connection; a failing row never fails it."""
+    with job_context():
+        return deliver_batch(outbox_ids)
 
 
 def sweep_job() -> int:
@@ -209,10 +282,14 @@ def _accepted_before(row) -> bool:
         return False
 
 
-def _record(row, status: str, *, from_statuses=(SENDING,)) -> int:
+def _record(row, status: str, *, from_statuses=(SENDING,), rendered=None) -> int:
+    """Write a row's outcome (and its rendered subject and text, when there are some)."""
+    fields = {"status": status, "sent_at": now(), "last_error": ""}
+    if rendered is not None:
+        fields.update(subject=rendered[0][:255], body=rendered[1])
     return _persist(
         lambda: (
-            Outbox.update(status=status, sent_at=now(), last_error="")
+            Outbox.update(**fields)
             .where((Outbox.id == row.id) & Outbox.status.in_(from_statuses))
             .execute()
         )
@@ -235,31 +312,44 @@ def deliver(outbox_id: int) -> str:
     marks the row sent without sending it again. (A deliverer killed between the server's
     250 and that write can still leave one duplicate, recognisable by its Message-ID.)
     """
-    from notifications.mailer import PermanentMailError, render, send
+    from notifications.mailer import MailSession
 
     row = Outbox.get_or_none(Outbox.id == outbox_id)
     if row is None:
         return "missing"
-    if row.status in (PENDING, SENDING) and _accepted_before(row):
+    with MailSession() as session:
+        return _deliver_row(row, session)
+
+
+def _deliver_row(row, session, templates: dict | None = None) -> str:
+    """`deliver` for a row already read, sending through `session` (one SMTP connection)."""
+    from notifications.mailer import PermanentMailError, render
+
+    if row.status not in (PENDING, SENDING):  # sent, kept or failed: final
+        return row.status
+    if _accepted_before(row):
         _record(row, SENT, from_statuses=(PENDING, SENDING))
         log.info("outbox %s (%s) was accepted earlier: recorded sent", row.id, row.event)
         return Outbox.get_by_id(row.id).status
-    if not _claim(row):
+    if not _persist(lambda: _claim(row)):
         return Outbox.get_by_id(row.id).status
-    attempts = row.attempts + 1
+    attempts = row.attempts = row.attempts + 1
+    rendered = None
     try:
-        subject, text, html = render(row)
-        Outbox.update(subject=subject[:255], body=text).where(Outbox.id == row.id).execute()
-        sent = send(row, subject, text, html)
+        rendered = render(row, templates)
+        sent = session.send(row, *rendered)
     except Exception as exc:
         permanent = isinstance(exc, PermanentMailError)
         lost = isinstance(exc, CONNECTION_ERRORS)  # the database's fault, not the mail's
         final = permanent or (not lost and attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"])
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        fields = {"status": FAILED if final else PENDING, "last_error": error}
+        if rendered is not None:
+            fields.update(subject=rendered[0][:255], body=rendered[1])
 
         def give_back():
             with db.atomic():
-                Outbox.update(status=FAILED if final else PENDING, last_error=error).where(
+                Outbox.update(**fields).where(
                     (Outbox.id == row.id) & (Outbox.status == SENDING)
                 ).execute()
                 if final and row.ticket_id:
@@ -291,7 +381,7 @@ def deliver(outbox_id: int) -> str:
         raise
     status = SENT if sent else KEPT
     try:
-        _record(row, status)
+        _record(row, status, rendered=rendered)
     except CONNECTION_ERRORS:
         if sent and _remember_accepted(row):
             log.error("outbox %s: accepted, not recorded; its retry will record it", row.id)
@@ -302,9 +392,85 @@ def deliver(outbox_id: int) -> str:
     return status
 
 
+def _batch_rows(ids: list[int]) -> list:
+    """The batch's rows in id order, each with its recipient user: two statements in all."""
+    from ticketing.models import User
+
+    rows = list(Outbox.select().where(Outbox.id.in_(ids)).order_by(Outbox.id))
+    user_ids = {r.recipient_user_id for r in rows if r.recipient_user_id is not None}
+    users = {u.id: u for u in User.select().where(User.id.in_(user_ids))} if user_ids else {}
+    for row in rows:
+        if row.recipient_user_id in users:
+            row.recipient_user = users[row.recipient_user_id]
+    return rows
+
+
+def _hand_over(rows, reason: str) -> None:
+    """Give rows a batch could not send to their own jobs: RQ retries each with backoff.
+
+    Without Redis (or with Redis away) they stay in the outbox for the sweeper.
+    """
+    from redis.exceptions import RedisError
+
+    if not rows:
+        return
+    if not current_app.config.get("REDIS_URL"):
+        log.warning("%s outbox row(s) left for the sweeper (%s)", len(rows), reason)
+        return
+    for index, row in enumerate(rows):
+        try:
+            enqueue_delivery(row.id, attempts=row.attempts)
+        except (RedisError, OSError) as exc:
+            log.error(
+                "Redis unavailable, %s outbox row(s) left for the sweeper: %s",
+                len(rows) - index,
+                exc,
+            )
+            return
+
+
+def deliver_batch(outbox_ids) -> dict[str, int]:
+    """Deliver a batch of rows over one SMTP connection, each once; counts rows per outcome.
+
+    Every row keeps `deliver`'s guarantees: its own claim, its fixed Message-ID, the
+    Redis memory of an accepted message and its recorded status. The connection is opened
+    at the first message and reused (`MailSession`). A row whose send fails for now is
+    given back to pending and handed to its own job (`enqueue_delivery`, with RQ's retry
+    and backoff), so one bad recipient neither fails nor delays the others; a permanent
+    failure is marked failed. A database that stays away stops the batch: that row and
+    the ones after it are handed over alike. Nothing here raises for one row's failure.
+    """
+    from notifications.mailer import MailSession
+
+    ids = sorted({int(i) for i in outbox_ids})
+    counts: dict[str, int] = {}
+    try:
+        rows = _persist(lambda: _batch_rows(ids))
+    except CONNECTION_ERRORS as exc:
+        _hand_over([Outbox(id=i, attempts=0) for i in ids], f"database unavailable: {exc}")
+        return {"handed over": len(ids)}
+    if len(rows) < len(ids):
+        counts["missing"] = len(ids) - len(rows)
+    templates: dict = {}  # each event's template, looked up once per batch
+    with MailSession() as session:
+        for index, row in enumerate(rows):
+            try:
+                outcome = _deliver_row(row, session, templates)
+            except CONNECTION_ERRORS as exc:
+                left = rows[index:]
+                _hand_over(left, f"database unavailable: {exc}")
+                counts["handed over"] = counts.get("handed over", 0) + len(left)
+                break
+            except Exception as exc:  # given back to pending: it retries on its own
+                _hand_over([row], f"{type(exc).__name__}: {exc}")
+                outcome = "handed over"
+            counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
 def sweep() -> int:
     """Re-dispatch rows left behind: pending past the delay, or claimed by a dead deliverer."""
-    from notifications.dispatch import dispatch
+    from notifications.dispatch import redispatch
 
     cutoff = now() - _lease()
     stale = (
@@ -318,7 +484,7 @@ def sweep() -> int:
     )
     rows = list(stale)
     if rows:
-        dispatch(
+        redispatch(
             [r.id for r in rows if r.status == PENDING],
             taken_over=[r.id for r in rows if r.status == SENDING],
         )
@@ -354,7 +520,10 @@ def resend(actor, outbox_ids) -> int:
 
 __all__ = [
     "deliver",
+    "deliver_batch",
+    "deliver_batch_job",
     "deliver_job",
+    "enqueue_batches",
     "enqueue_delivery",
     "resend",
     "sweep",
