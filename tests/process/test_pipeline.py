@@ -96,7 +96,7 @@ def test_pipeline_costs_the_same_queries_for_two_or_eight_institutions(client, a
         page = client.get("/implantacion/").get_data(as_text=True)
     assert len(rows) == 11
     assert {r["sigla"] for r in rows if r["request"]} == {"OFI0", "OFI1"}
-    assert len(many) == len(few) == 4
+    assert len(many) == len(few) == 5
     assert len(many_page) == len(few_page)
     order = re.findall(r'data-testid="pipeline-row-(\w+)"', page)
     assert set(order[:3]) == {"INS3", "INS5", "INS7"}  # the overdue ones first
