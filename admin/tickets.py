@@ -603,7 +603,7 @@ class TicketPageView(RoleView):
     def details(self, ticket_id):
         ticket = self._ticket(ticket_id, relations=True)
         defn = ticket_definition(ticket)
-        people = services.people_of(ticket.institution_id)
+        people = services.people_for(defn, ticket.institution_id)
         fields = [
             (f, display_value(f, ticket.fields.get(f["name"]), people)) for f in defn["fields"]
         ]

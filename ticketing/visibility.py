@@ -8,6 +8,7 @@ from ticketing.models import (
     FOCAL,
     SECOND_LEVEL,
     Institution,
+    Queue,
     Ticket,
     TicketType,
     User,
@@ -119,7 +120,7 @@ def visible_institutions(user):
 def get_visible_ticket(user, ticket_id, *, relations: bool | str = False):
     """The ticket if `user` may see it, else None (callers answer 404 either way).
 
-    `relations`: True joins its type, version, institution and people (a page that shows
+    `relations`: True joins its type, queue, institution and people (a page that shows
     them costs one query, not five); "institution" joins only its institution (the API,
     which names people from one lookup and the type from the cached definition)."""
     try:
@@ -132,7 +133,12 @@ def get_visible_ticket(user, ticket_id, *, relations: bool | str = False):
             Institution, on=(Ticket.institution == Institution.id), attr="institution"
         )
     elif relations:
-        query = with_list_relations(query)
+        query = (
+            with_list_relations(query)
+            .select_extend(Queue.id, Queue.name)
+            .switch(Ticket)
+            .join(Queue, on=(Ticket.queue == Queue.id), attr="queue")
+        )
     return query.where(Ticket.id == ticket_id).first()
 
 
