@@ -55,7 +55,7 @@ HOSTILE = {
 # after the first value it gets only these, which every request passes through
 CLOSED = ("nul",)
 # what a Flask-Admin list reads besides the filters its page shows
-LIST_PARAMS = ("page", "sort", "desc", "search", "page_size")
+LIST_PARAMS = ("page", "sort", "desc", "search", "page_size", "despues")
 # fields a POST route reads when no page of this role renders its form
 FALLBACK_FIELDS = (
     "id",

@@ -20,16 +20,9 @@ from ticketing.models import DONE, REJECTED, Ticket
 from ticketing.models.stats import NO_ASSIGNEE, TicketCount, TicketWeek
 
 CLOSED_CATEGORIES = (DONE, REJECTED)
-COUNT_COLUMNS = (
-    "institution",
-    "queue_level",
-    "type",
-    "state_category",
-    "assignee",
-    "has_due",
-    "waits",
-)
-WEEK_COLUMNS = ("institution", "queue_level", "week", "kind")
+# the columns of each table's unique key, in the order of the keys `contributions` makes
+COUNT_COLUMNS = TicketCount._meta.indexes[0][0]
+WEEK_COLUMNS = TicketWeek._meta.indexes[0][0]
 
 
 class Snapshot(NamedTuple):
@@ -138,30 +131,16 @@ def _week_sql(column):
 def recount() -> tuple[dict, dict]:
     """The figures as the tickets give them now: ({count key: n}, {week key: n})."""
     counts = {}
-    has_due = Ticket.due_at.is_null(False)
-    waits = Ticket.waiting_on.is_null(False)
-    rows = (
-        Ticket.select(
-            Ticket.institution,
-            Ticket.queue_level,
-            Ticket.type,
-            Ticket.state_category,
-            fn.COALESCE(Ticket.assignee, NO_ASSIGNEE),
-            has_due,
-            waits,
-            fn.COUNT(Ticket.id),
-        )
-        .group_by(
-            Ticket.institution,
-            Ticket.queue_level,
-            Ticket.type,
-            Ticket.state_category,
-            fn.COALESCE(Ticket.assignee, NO_ASSIGNEE),
-            has_due,
-            waits,
-        )
-        .tuples()
+    keys = (  # COUNT_COLUMNS, computed from a ticket
+        Ticket.institution,
+        Ticket.queue_level,
+        Ticket.type,
+        Ticket.state_category,
+        fn.COALESCE(Ticket.assignee, NO_ASSIGNEE),
+        Ticket.due_at.is_null(False),
+        Ticket.waiting_on.is_null(False),
     )
+    rows = Ticket.select(*keys, fn.COUNT(Ticket.id)).group_by(*keys).tuples()
     for *key, n in rows:
         key[5], key[6] = bool(key[5]), bool(key[6])
         counts[tuple(key)] = n

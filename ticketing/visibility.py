@@ -31,36 +31,32 @@ def visible_tickets(user):
     return query.where(Ticket.requester == user.id)
 
 
-def visible_ticket_counts(user):
-    """The maintained figures (`TicketCount` rows) of the tickets `user` may see.
+def _figures(model, user):
+    """Rows of a figures table (`TicketCount`, `TicketWeek`) with `visible_tickets`' reach,
+    per institution and level; None for a person who sees only what they raised."""
+    query = model.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(model.id.is_null())
+    if user.role == AGQ:
+        return query.where(model.queue_level == SECOND_LEVEL)
+    if user.role in (FOCAL, AIQ):
+        return query.where(model.institution == user.institution_id)
+    return None  # figures are not kept per requester
 
-    The same reach as `visible_tickets`, per institution and level; None for a person
-    who sees only what they raised (figures are not kept per requester).
-    """
+
+def visible_ticket_counts(user):
+    """The maintained counts (`TicketCount` rows) of the tickets `user` may see, or None."""
     from ticketing.models.stats import TicketCount
 
-    query = TicketCount.select()
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        return query.where(TicketCount.id.is_null())
-    if user.role == AGQ:
-        return query.where(TicketCount.queue_level == SECOND_LEVEL)
-    if user.role in (FOCAL, AIQ):
-        return query.where(TicketCount.institution == user.institution_id)
-    return None
+    return _figures(TicketCount, user)
 
 
 def visible_ticket_weeks(user):
     """The maintained weekly figures (`TicketWeek` rows) of the tickets `user` may see."""
     from ticketing.models.stats import TicketWeek
 
-    query = TicketWeek.select()
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        return query.where(TicketWeek.id.is_null())
-    if user.role == AGQ:
-        return query.where(TicketWeek.queue_level == SECOND_LEVEL)
-    if user.role in (FOCAL, AIQ):
-        return query.where(TicketWeek.institution == user.institution_id)
-    return query.where(TicketWeek.id.is_null())  # not kept per requester
+    found = _figures(TicketWeek, user)
+    return found if found is not None else TicketWeek.select().where(TicketWeek.id.is_null())
 
 
 def with_list_relations(query):

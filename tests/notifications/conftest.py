@@ -350,6 +350,39 @@ def kill_backends() -> int:
     return len(pids)
 
 
+def at_once(app, work, n: int = 2, *, timeout: float = 120) -> list:
+    """Run `work()` in `n` threads at once, each in an app context with its own connection.
+
+    Returns what each returned; an exception in any thread fails the caller with its
+    traceback.
+    """
+    import threading
+    import traceback
+
+    from ticketing.db import db
+
+    results, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                db.connect(reuse_if_open=True)
+                try:
+                    results.append(work())
+                finally:
+                    db.close()
+        except Exception as exc:
+            errors.append("".join(traceback.format_exception(exc)))
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not errors, errors[0]
+    return results
+
+
 class TCPProxy:
     """A loopback TCP relay to the test database that a test can cut: the database goes away.
 

@@ -4,7 +4,6 @@ import asyncio
 import socket
 import threading
 import time
-import traceback
 
 import pytest
 from redis import Redis
@@ -17,7 +16,7 @@ from notifications.jobs import (
     sweep,
 )
 from tests.conftest import make_ticket, user
-from tests.notifications.conftest import Mailbox, SMTPServer, run_worker
+from tests.notifications.conftest import Mailbox, SMTPServer, at_once, run_worker
 from ticketing.db import count_queries, db
 from ticketing.models import FAILED, PENDING, SENT, Outbox, TicketEvent, now
 from ticketing.outbox import DISPATCH, SENDING, queue_mail
@@ -247,26 +246,13 @@ def test_running_the_same_batch_twice_sends_nothing_twice(app, smtp, redis_url):
 @pytest.mark.file_db
 def test_two_deliverers_of_the_same_batch_at_once_send_each_row_once(app, smtp):
     ids = _write_rows(_people(10))
-    barrier, errors = threading.Barrier(2), []
+    barrier = threading.Barrier(2)
 
     def deliverer():
-        try:
-            with app.app_context():
-                db.connect(reuse_if_open=True)
-                try:
-                    barrier.wait(30)
-                    deliver_batch(ids)
-                finally:
-                    db.close()
-        except Exception as exc:
-            errors.append("".join(traceback.format_exception(exc)))
+        barrier.wait(30)
+        return deliver_batch(ids)
 
-    threads = [threading.Thread(target=deliverer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not errors, errors[0]
+    at_once(app, deliverer)
     _delivered_once(smtp, ids)
     assert len(smtp.messages) == 10
 

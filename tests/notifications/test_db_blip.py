@@ -23,12 +23,13 @@ from notifications.jobs import deliver, sweep
 from tests.conftest import make_ticket, user
 from tests.notifications.conftest import (
     TCPProxy,
+    at_once,
     kill_backends,
     rq_worker_process,
     run_worker,
 )
 from ticketing.api_tokens import create_token
-from ticketing.db import db, discard_connection
+from ticketing.db import discard_connection
 from ticketing.models import PENDING, SENT, Outbox, Ticket, now
 from ticketing.outbox import SENDING
 
@@ -280,7 +281,7 @@ def test_two_deliverers_taking_over_an_expired_claim_send_it_once(app, smtp, mon
         attempts=1,
         sent_at=now() - dt.timedelta(hours=1),  # its deliverer died long ago
     )
-    barrier, results, errors = threading.Barrier(2), [], []
+    barrier = threading.Barrier(2)
     claim = jobs._claim
 
     def claim_together(seen):
@@ -289,23 +290,7 @@ def test_two_deliverers_taking_over_an_expired_claim_send_it_once(app, smtp, mon
 
     monkeypatch.setattr(jobs, "_claim", claim_together)
 
-    def deliverer():
-        try:
-            with app.app_context():
-                db.connect(reuse_if_open=True)
-                try:
-                    results.append(deliver(row.id))
-                finally:
-                    db.close()
-        except Exception as exc:
-            errors.append("".join(traceback.format_exception(exc)))
-
-    threads = [threading.Thread(target=deliverer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors, errors[0]
+    results = at_once(app, lambda: deliver(row.id), timeout=60)
     assert len(smtp.messages) == 1, "both deliverers took the claim over"
     taken = Outbox.get_by_id(row.id)
     assert taken.status == SENT and taken.attempts == 2
