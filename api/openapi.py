@@ -277,6 +277,38 @@ def _ticket_param() -> dict:
 CHANGE_ERRORS = (400, 401, 403, 404, 409, 413, 422)
 
 
+SEARCH_RESULTS = _object(
+    {
+        "total": {"type": "integer"},
+        "total_capped": {"type": "boolean", "description": "more than `total` were found"},
+        "page": {"type": "integer"},
+        "next_page": _nullable({"type": "integer"}),
+        "tickets": {
+            "type": "array",
+            "items": {
+                "allOf": [
+                    _ref("TicketSummary"),
+                    _object({"snippet": TEXT, "rank": {"type": "number"}}),
+                ]
+            },
+        },
+        "articles": {
+            "type": "array",
+            "items": _object(
+                {
+                    "id": ID,
+                    "title": TEXT,
+                    "category": TEXT,
+                    "language": TEXT,
+                    "snippet": TEXT,
+                    "url": TEXT,
+                }
+            ),
+        },
+    }
+)
+
+
 def _paths() -> dict:
     detail = _ref("TicketDetail")
     return {
@@ -334,6 +366,13 @@ def _paths() -> dict:
                         "schema": TEXT,
                     },
                     {
+                        "name": "q",
+                        "in": "query",
+                        "description": "only tickets whose text matches, as in `/search` "
+                        "(the order stays by change, not by relevance)",
+                        "schema": TEXT,
+                    },
+                    {
                         "name": "cursor",
                         "in": "query",
                         "description": "`next_cursor` of the previous page",
@@ -384,6 +423,51 @@ def _paths() -> dict:
                     **_errors(*CHANGE_ERRORS),
                 },
             },
+        },
+        "/search": {
+            "get": {
+                "operationId": "search",
+                "summary": "Search every visible ticket and knowledge-base article",
+                "description": "Spanish-aware full-text search: accents and case are ignored, "
+                'words are stemmed (`firmar` finds `firmando`), `"a phrase"` must occur as '
+                "written, `-word` excludes; `MESA-12` finds that ticket. Tickets come best "
+                "match first, 20 a page, with an HTML snippet whose matches are in `<mark>` "
+                "(everything else escaped); `total` stops counting at 1000 "
+                "(`total_capped`). Internal notes are searched only for support staff.",
+                "parameters": [
+                    {"name": "q", "in": "query", "required": True, "schema": TEXT},
+                    {"name": "type", "in": "query", "description": "type slug", "schema": TEXT},
+                    {"name": "state", "in": "query", "description": "state key", "schema": TEXT},
+                    {
+                        "name": "institution",
+                        "in": "query",
+                        "description": "institution id (the AGQ's filter)",
+                        "schema": ID,
+                    },
+                    {"name": "requester", "in": "query", "schema": ID},
+                    {
+                        "name": "desde",
+                        "in": "query",
+                        "description": "opened on or after (YYYY-MM-DD)",
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "hasta",
+                        "in": "query",
+                        "description": "opened on or before (YYYY-MM-DD)",
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ],
+                "responses": {
+                    **_ok("What was found", _ref("SearchResults")),
+                    **_errors(400, 401),
+                },
+            }
         },
         "/tickets/{ticket_id}": {
             "parameters": [_ticket_param()],
@@ -569,6 +653,7 @@ def spec() -> dict:
                 "Attachment": ATTACHMENT,
                 "Event": EVENT,
                 "Institution": INSTITUTION,
+                "SearchResults": SEARCH_RESULTS,
             },
             "responses": {f"E{code}": _error_response(code, text) for code, text in ERRORS.items()},
         },

@@ -18,6 +18,7 @@ from ticketing.models import (
     TicketTypeVersion,
     User,
 )
+from ticketing.urls import public_url
 from ticketing.visibility import (
     visible_attachments,
     visible_comments,
@@ -275,5 +276,30 @@ def institution_detail(institution: Institution) -> dict:
                 "reached_at": iso(c.reached_at),
             }
             for c in changes
+        ],
+    }
+
+
+def search_results(found) -> dict:
+    """What a search found: a page of tickets (with snippets) and the best articles."""
+    return {
+        "total": found.ticket_total,
+        "total_capped": found.ticket_capped,
+        "page": found.page,
+        "next_page": found.page + 1 if found.has_next else None,
+        "tickets": [
+            {**ticket_summary(hit.ticket), "snippet": str(hit.snippet), "rank": hit.rank}
+            for hit in found.tickets
+        ],
+        "articles": [
+            {
+                "id": hit.article.id,
+                "title": hit.article.title,
+                "category": hit.article.category,
+                "language": hit.article.language,
+                "snippet": str(hit.snippet),
+                "url": public_url(f"/ayuda/{hit.article.id}"),
+            }
+            for hit in found.articles
         ],
     }

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from api import serializers
-from ticketing import paging, services
+from ticketing import paging, search, services
 from ticketing.api_tokens import user_for_token
 from ticketing.attachments import download_response
 from ticketing.errors import DomainError, NotFound, ValidationFailed
@@ -330,7 +330,7 @@ def _since_arg() -> dt.datetime | None:
 @bp.get("/tickets")
 def list_tickets():
     user = actor()
-    known = {"queue", "state", "type", "institution", "updated_since", "cursor", "limit"}
+    known = {"queue", "state", "type", "institution", "updated_since", "cursor", "limit", "q"}
     unknown = {n: _("Parámetro desconocido.") for n in request.args if n not in known}
     if unknown:
         raise _bad(unknown)
@@ -349,6 +349,11 @@ def list_tickets():
     since = _since_arg()
     if since is not None:
         query = query.where(Ticket.updated_at >= since)
+    if request.args.get("q") is not None:
+        found = search.matching_ticket_ids(user, request.args["q"])
+        if found is None:
+            raise _bad({"q": _("Escriba al menos una palabra que no sea demasiado común.")})
+        query = query.where(Ticket.id.in_(found))
     if request.args.get("cursor"):
         position = _decode_cursor(request.args["cursor"])
         query = paging.after(query, position, newest_first=False)
@@ -360,6 +365,38 @@ def list_tickets():
             "next_cursor": paging.encode_cursor(page[-1]) if more else None,
         }
     )
+
+
+def _date_arg(name: str) -> dt.date | None:
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise _bad({name: _("Use una fecha AAAA-MM-DD.")}) from None
+
+
+@bp.get("/search")
+def search_everything():
+    user = actor()
+    known = {"q", "type", "state", "institution", "requester", "desde", "hasta", "page"}
+    unknown = {n: _("Parámetro desconocido.") for n in request.args if n not in known}
+    if unknown:
+        raise _bad(unknown)
+    filters = {
+        "type": request.args.get("type"),
+        "state": request.args.get("state"),
+        "institution": _int_arg("institution", 1, ID_MAX),
+        "requester": _int_arg("requester", 1, ID_MAX),
+        "desde": _date_arg("desde"),
+        "hasta": _date_arg("hasta"),
+    }
+    page = _int_arg("page", 1, search.COUNT_CAP) or 1
+    found = search.search(user, request.args.get("q", ""), filters, page=page, per_page=20)
+    if found.problem and not found.tickets:
+        raise _bad({"q": found.problem})
+    return jsonify(serializers.search_results(found))
 
 
 @bp.get("/tickets/<int:ticket_id>")

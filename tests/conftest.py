@@ -74,13 +74,17 @@ def _figures_agree(request) -> None:
 
 def prepare_database(application, kind: str) -> None:
     """Empty the test database of `kind`, then seed SGE, the process and the demo world."""
+    from ticketing import search
+
     db.connect(reuse_if_open=True)
     if kind == "sqlite":
         db.create_tables(MODELS)
+        search.install()
     else:
         if kind not in _schema_ready:
             db.drop_tables(MODELS, cascade=True, safe=True)
             db.create_tables(MODELS)
+            search.install()
             _schema_ready.add(kind)
         tables = ", ".join(f'"{m._meta.table_name}"' for m in MODELS)
         db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")

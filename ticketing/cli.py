@@ -1,6 +1,6 @@
 """Operator commands: `flask --app wsgi db upgrade | seed | create-admin | users create |
-process export|import | outbox sweep | stats check|rebuild | reminders | tokens create|revoke |
-settings`."""
+process export|import | outbox sweep | stats check|rebuild | search reindex | reminders |
+tokens create|revoke | settings`."""
 
 import sys
 
@@ -194,6 +194,20 @@ def register(app: Flask) -> None:
         click.echo(f"rebuilt: {counts} count rows, {weeks} week rows")
 
     app.cli.add_command(figures)
+
+    finder = AppGroup("search", help="The full-text search index.")
+
+    @finder.command("reindex")
+    @connected
+    def search_reindex():
+        """Rebuild every ticket's and article's search documents from what they hold."""
+        from ticketing import search
+
+        search.install()
+        written = search.reindex()
+        click.echo(f"reindexed: {written} tickets and articles")
+
+    app.cli.add_command(finder)
 
     @app.cli.command("reminders")
     @connected

@@ -171,3 +171,39 @@ def visible_attachments(user, ticket):
     if not sees_internal(user, ticket):
         query = query.where(Attachment.internal == False)
     return query.order_by(Attachment.id)
+
+
+def visible_articles(user):
+    """Knowledge-base articles `user` may read.
+
+    Everyone reads SGE's published articles (no institution) and their institution's
+    published ones; an AIQ or focal user also reads their institution's drafts, the AGQ
+    SGE's drafts and every institution's published articles.
+    """
+    from ticketing.models import DRAFT, PUBLISHED, Article
+
+    query = Article.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(Article.id.is_null())
+    published = Article.status == PUBLISHED
+    if user.role == AGQ:
+        return query.where(published | Article.institution.is_null())
+    own = Article.institution == user.institution_id
+    if user.role in (FOCAL, AIQ):
+        return query.where((published & Article.institution.is_null()) | own)
+    return query.where(published & (Article.institution.is_null() | own))
+
+
+def editable_articles(user):
+    """Articles `user` may write: the AGQ SGE's (for everyone), an AIQ or focal user their
+    institution's; nobody else any."""
+    from ticketing.models import Article
+
+    query = Article.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(Article.id.is_null())
+    if user.role == AGQ:
+        return query.where(Article.institution.is_null())
+    if user.role in (FOCAL, AIQ):
+        return query.where(Article.institution == user.institution_id)
+    return query.where(Article.id.is_null())

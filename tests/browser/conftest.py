@@ -107,7 +107,10 @@ def site(browser, tmp_path):
     )
     db.connect(reuse_if_open=True)
     db.create_tables(MODELS)
+    from ticketing import search
     from ticketing.seeding import seed
+
+    search.install()
 
     with application.app_context():
         seed()

@@ -7,6 +7,8 @@ Where each part lives:
     tickets       tickets, history, comments, attachments
     rollout       the plantilla de seguimiento
     mail          notification templates, outbox, inbound mail
+    knowledge     knowledge-base articles, their history, votes and deflections
+    search        the documents full-text search reads
 """
 
 from ticketing.models.base import (
@@ -31,6 +33,16 @@ from ticketing.models.base import (
     BaseModel,
     now,
 )
+from ticketing.models.knowledge import (
+    ARTICLE_STATUSES,
+    DRAFT,
+    LANGUAGES,
+    PUBLISHED,
+    Article,
+    ArticleEvent,
+    ArticleVote,
+    Deflection,
+)
 from ticketing.models.mail import FAILED, PENDING, SENT, InboundMail, NotificationTemplate, Outbox
 from ticketing.models.people import (
     ApiToken,
@@ -42,6 +54,7 @@ from ticketing.models.people import (
     UserSession,
 )
 from ticketing.models.rollout import DefaultTrackingItem, TrackingItem
+from ticketing.models.search import SearchDoc
 from ticketing.models.stats import TicketCount, TicketWeek
 from ticketing.models.ticket_types import (
     ChecklistItemDef,
@@ -80,9 +93,23 @@ MODELS = [
     InboundMail,
     TicketCount,
     TicketWeek,
+    Article,
+    ArticleEvent,
+    ArticleVote,
+    Deflection,
+    SearchDoc,
 ]
 
 __all__ = [
+    "ARTICLE_STATUSES",
+    "Article",
+    "ArticleEvent",
+    "ArticleVote",
+    "DRAFT",
+    "Deflection",
+    "LANGUAGES",
+    "PUBLISHED",
+    "SearchDoc",
     "ACTIVE_CATEGORIES",
     "AGENT_ROLES",
     "AGQ",

@@ -2,6 +2,7 @@
 
 from flask_babel import gettext as _
 
+from ticketing import search
 from ticketing.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ticketing.fields import FieldError, clean_value
 from ticketing.models import ACTIVE_CATEGORIES, now
@@ -64,6 +65,7 @@ def set_checklist_item(
             stored = store_attachment(ticket, attachment, actor, checklist_key=key)
             state["attachment_id"] = stored.id
             state["filename"] = stored.filename
+            search.index_ticket(ticket)
         schedule_changed = False
         if scheduled_at is not None:
             schedule_changed = state.get("scheduled_at") != scheduled_at

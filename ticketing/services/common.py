@@ -3,7 +3,7 @@ and the optimistic save."""
 
 from flask_babel import gettext as _
 
-from ticketing import stats
+from ticketing import search, stats
 from ticketing.definitions import ticket_definition
 from ticketing.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 from ticketing.models import (
@@ -137,3 +137,5 @@ def save_ticket(ticket: Ticket, expected_version, **updates):
     for key, value in updates.items():
         setattr(ticket, key, value)
     stats.track(before, stats.snapshot(ticket))
+    if "title" in updates or "fields" in updates:
+        search.index_ticket(ticket)

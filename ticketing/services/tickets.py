@@ -5,7 +5,7 @@ import datetime as dt
 from flask import current_app
 from flask_babel import gettext as _
 
-from ticketing import stats
+from ticketing import search, stats
 from ticketing.definitions import current_version, may_open
 from ticketing.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from ticketing.fields import UploadedFile, clean_values, is_blank
@@ -177,6 +177,7 @@ def _open(actor, type_slug, title, raw_fields, *, source, on_behalf_of, files=()
             ticket.save()
         for upload in files:
             store_attachment(ticket, upload, actor)
+        search.index_ticket(ticket)
         created = {"type": defn["slug"], "source": source, "state": initial["key"]}
         if on_behalf_of is not None:
             created["on_behalf_of"] = requester.id
@@ -312,6 +313,7 @@ def add_comment(actor, ticket_id, body, *, internal=False, files=(), source="web
         )
         for upload in files:
             store_attachment(ticket, upload, actor, comment=comment, internal=internal)
+        search.index_ticket(ticket)
         Ticket.update(updated_at=now()).where(Ticket.id == ticket.id).execute()
         add_history(
             ticket,

@@ -1,0 +1,37 @@
+"""What full-text search reads: one document per ticket and audience, one per article.
+
+A ticket has a public document (reference, title, text-like field values, public
+comments, names of public files) and, when it has any, an internal one (internal notes and
+their files), which only those who may read internal notes search. The words are indexed
+by `ticketing.search`: on PostgreSQL in the generated `vector` column (a GIN index), on
+SQLite in the FTS5 table `search_fts`, whose rowid is the document's id.
+"""
+
+import peewee as pw
+
+from ticketing.models.base import BaseModel, now
+from ticketing.models.knowledge import Article
+from ticketing.models.tickets import Ticket
+
+
+class TSVectorField(pw.Field):
+    """PostgreSQL's tsvector; on SQLite an unused column (FTS5 holds the words there)."""
+
+    field_type = "TSVECTOR"
+
+
+class SearchDoc(BaseModel):
+    ticket = pw.ForeignKeyField(Ticket, null=True, backref="+", on_delete="CASCADE")
+    article = pw.ForeignKeyField(Article, null=True, backref="+", on_delete="CASCADE")
+    internal = pw.BooleanField(default=False)
+    title = pw.TextField(default="")
+    body = pw.TextField(default="")
+    vector = TSVectorField(null=True)  # generated from title and body on PostgreSQL
+    updated_at = pw.DateTimeField(default=now)
+
+    class Meta:
+        table_name = "search_doc"
+        indexes = (
+            (("ticket", "internal"), True),
+            (("article",), True),
+        )

@@ -1,0 +1,166 @@
+"""Keeping the search documents current, in the transaction of the change they index.
+
+PostgreSQL: `search_doc.vector` is a generated column (title weighted A, body B) over the
+`mesa_es` configuration, with a GIN index, so every write of a document indexes it.
+SQLite: the FTS5 table `search_fts` holds the stemmed words (`ticketing.search.text`),
+rewritten with the document.
+"""
+
+import peewee as pw
+
+from ticketing.db import db
+from ticketing.models import Article, Attachment, Comment, SearchDoc, Ticket, now
+from ticketing.search.text import indexed
+
+CONFIG = "mesa_es"
+MAX_BODY = 200_000  # characters of a document indexed (tsvector's limit is 1 MB)
+TEXT_KINDS = {"text", "textarea", "email", "phone", "cedula", "ruc"}
+CHOICE_KINDS = {"choice", "multichoice"}
+
+_PG_COLUMN = f"""DO $$ BEGIN
+      IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'search_doc'
+                     AND table_schema = current_schema() AND column_name = 'vector'
+                     AND is_generated = 'ALWAYS') THEN
+        ALTER TABLE search_doc DROP COLUMN IF EXISTS vector;
+        ALTER TABLE search_doc ADD COLUMN vector tsvector GENERATED ALWAYS AS (
+          setweight(to_tsvector('{CONFIG}', title), 'A') ||
+          setweight(to_tsvector('{CONFIG}', body), 'B')) STORED;
+      END IF;
+    END $$"""
+_SQLITE_INSTALL = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title, body,"
+    " tokenize = 'unicode61 remove_diacritics 2')",
+)
+
+
+def is_postgres() -> bool:
+    return isinstance(db.obj, pw.PostgresqlDatabase)
+
+
+def install() -> None:
+    """What the search needs besides the models' tables (run after they exist).
+
+    PostgreSQL: the `unaccent` extension (wherever it is installed already), the `mesa_es`
+    configuration in the current schema (a copy of `spanish` with `unaccent` before the
+    stemmer), the generated column and its GIN index."""
+    if not is_postgres():
+        for statement in _SQLITE_INSTALL:
+            db.execute_sql(statement)
+        return
+    db.execute_sql("CREATE EXTENSION IF NOT EXISTS unaccent")
+    (schema,) = db.execute_sql(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
+        " WHERE e.extname = 'unaccent'"
+    ).fetchone()
+    exists = db.execute_sql(
+        "SELECT 1 FROM pg_ts_config WHERE cfgname = %s"
+        " AND cfgnamespace = current_schema()::regnamespace",
+        (CONFIG,),
+    ).fetchone()
+    if not exists:
+        db.execute_sql(f"CREATE TEXT SEARCH CONFIGURATION {CONFIG} (COPY = pg_catalog.spanish)")
+        db.execute_sql(
+            f"ALTER TEXT SEARCH CONFIGURATION {CONFIG} ALTER MAPPING FOR asciiword, asciihword,"
+            f' hword_asciipart, word, hword, hword_part WITH "{schema}".unaccent, spanish_stem'
+        )
+    db.execute_sql(_PG_COLUMN)
+    db.execute_sql("CREATE INDEX IF NOT EXISTS search_doc_vector ON search_doc USING GIN (vector)")
+
+
+def _field_texts(ticket: Ticket) -> list[str]:
+    from ticketing.definitions import ticket_definition
+    from ticketing.fields.base import choice_pairs
+
+    texts = []
+    for spec in ticket_definition(ticket)["fields"]:
+        value = (ticket.fields or {}).get(spec["name"])
+        if value in (None, "", []):
+            continue
+        if spec["kind"] in TEXT_KINDS:
+            texts.append(str(value))
+        elif spec["kind"] in CHOICE_KINDS:
+            labels = dict(choice_pairs(spec))
+            chosen = value if isinstance(value, list) else [value]
+            texts.extend(labels.get(str(v), str(v)) for v in chosen)
+    return texts
+
+
+def index_ticket(ticket: Ticket) -> None:
+    """Rewrite the ticket's documents from what it holds now (3 reads, 2–4 writes)."""
+    public, internal = _field_texts(ticket), []
+    for body, hidden in (
+        Comment.select(Comment.body, Comment.internal)
+        .where(Comment.ticket == ticket.id)
+        .order_by(Comment.id)
+        .tuples()
+    ):
+        (internal if hidden else public).append(body)
+    for name, hidden in (
+        Attachment.select(Attachment.filename, Attachment.internal)
+        .where(Attachment.ticket == ticket.id)
+        .order_by(Attachment.id)
+        .tuples()
+    ):
+        (internal if hidden else public).append(name)
+    title = f"{ticket.reference} {ticket.title}"
+    _put({"ticket": ticket.id, "internal": False}, title, "\n".join(public))
+    if internal:
+        _put({"ticket": ticket.id, "internal": True}, "", "\n".join(internal))
+    else:
+        _drop((SearchDoc.ticket == ticket.id) & (SearchDoc.internal == True))
+
+
+def index_article(article: Article) -> None:
+    """Rewrite the article's document (its visibility is read from the article itself)."""
+    extra = " ".join([article.category or "", *(article.tags or [])])
+    _put({"article": article.id, "internal": False}, article.title, f"{article.body}\n{extra}")
+
+
+def _put(key: dict, title: str, body: str) -> None:
+    body = body[:MAX_BODY]
+    where = pw.reduce(lambda a, b: a & b, [getattr(SearchDoc, k) == v for k, v in key.items()])
+    doc_id = SearchDoc.select(SearchDoc.id).where(where).scalar()
+    if doc_id is None:
+        doc_id = SearchDoc.insert(**key, title=title, body=body, updated_at=now()).execute()
+    else:
+        SearchDoc.update(title=title, body=body, updated_at=now()).where(
+            SearchDoc.id == doc_id
+        ).execute()
+    if not is_postgres():
+        db.execute_sql("DELETE FROM search_fts WHERE rowid = ?", (doc_id,))
+        db.execute_sql(
+            "INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)",
+            (doc_id, " ".join(indexed(title)), " ".join(indexed(body))),
+        )
+
+
+def _drop(where) -> None:
+    if not is_postgres():
+        ids = [d for (d,) in SearchDoc.select(SearchDoc.id).where(where).tuples()]
+        for doc_id in ids:
+            db.execute_sql("DELETE FROM search_fts WHERE rowid = ?", (doc_id,))
+    SearchDoc.delete().where(where).execute()
+
+
+def reindex(batch: int = 500) -> int:
+    """Every ticket's and article's documents, from scratch; returns how many were written."""
+    written = 0
+    with db.atomic():
+        SearchDoc.delete().execute()
+        if not is_postgres():
+            db.execute_sql("DELETE FROM search_fts")
+    last = 0
+    while True:
+        with db.atomic():
+            tickets = list(Ticket.select().where(Ticket.id > last).order_by(Ticket.id).limit(batch))
+            for ticket in tickets:
+                index_ticket(ticket)
+        if not tickets:
+            break
+        last = tickets[-1].id
+        written += len(tickets)
+    with db.atomic():
+        for article in Article.select():
+            index_article(article)
+            written += 1
+    return written
