@@ -57,7 +57,8 @@ def app(request):
 
 
 def _figures_agree(request) -> None:
-    """After every test: the maintained ticket figures equal a recount of the tickets.
+    """After every test: the maintained ticket figures equal a recount of the tickets, and
+    the search documents what the tickets and articles hold.
 
     Each test's service calls are thereby checked to keep `ticketing.stats` in step; a test
     that writes tickets behind the services' back calls `stats.rebuild()` afterwards.
@@ -70,6 +71,9 @@ def _figures_agree(request) -> None:
         return  # the test's own failure says more
     usable_connection()
     assert stats.differences() == []
+    from ticketing import search
+
+    assert search.differences() == [], "the search documents are stale"
 
 
 def prepare_database(application, kind: str) -> None:

@@ -8,7 +8,7 @@ articles. Spanish-aware on both databases: accents and case ignored, words stemm
     query   search, search_articles, matching_ticket_ids — all from the visibility queries
 """
 
-from ticketing.search.index import index_article, index_ticket, install, reindex
+from ticketing.search.index import differences, index_article, index_ticket, install, reindex
 from ticketing.search.query import (
     COUNT_CAP,
     ArticleHit,
@@ -23,6 +23,7 @@ from ticketing.search.text import Parsed, parse
 __all__ = [
     "COUNT_CAP",
     "ArticleHit",
+    "differences",
     "Parsed",
     "Results",
     "TicketHit",

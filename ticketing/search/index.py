@@ -85,8 +85,8 @@ def _field_texts(ticket: Ticket) -> list[str]:
     return texts
 
 
-def index_ticket(ticket: Ticket) -> None:
-    """Rewrite the ticket's documents from what it holds now (3 reads, 2–4 writes)."""
+def _ticket_docs(ticket: Ticket) -> dict[bool, tuple[str, str]]:
+    """internal? -> (title, body) of the ticket's documents as they should be now."""
     public, internal = _field_texts(ticket), []
     for body, hidden in (
         Comment.select(Comment.body, Comment.internal)
@@ -102,18 +102,29 @@ def index_ticket(ticket: Ticket) -> None:
         .tuples()
     ):
         (internal if hidden else public).append(name)
-    title = f"{ticket.reference} {ticket.title}"
-    _put({"ticket": ticket.id, "internal": False}, title, "\n".join(public))
+    docs = {False: (f"{ticket.reference} {ticket.title}", "\n".join(public)[:MAX_BODY])}
     if internal:
-        _put({"ticket": ticket.id, "internal": True}, "", "\n".join(internal))
-    else:
+        docs[True] = ("", "\n".join(internal)[:MAX_BODY])
+    return docs
+
+
+def index_ticket(ticket: Ticket) -> None:
+    """Rewrite the ticket's documents from what it holds now (3 reads, 2–4 writes)."""
+    docs = _ticket_docs(ticket)
+    for internal, (title, body) in docs.items():
+        _put({"ticket": ticket.id, "internal": internal}, title, body)
+    if True not in docs:
         _drop((SearchDoc.ticket == ticket.id) & (SearchDoc.internal == True))
+
+
+def _article_doc(article: Article) -> tuple[str, str]:
+    extra = " ".join([article.category or "", *(article.tags or [])])
+    return article.title, f"{article.body}\n{extra}"[:MAX_BODY]
 
 
 def index_article(article: Article) -> None:
     """Rewrite the article's document (its visibility is read from the article itself)."""
-    extra = " ".join([article.category or "", *(article.tags or [])])
-    _put({"article": article.id, "internal": False}, article.title, f"{article.body}\n{extra}")
+    _put({"article": article.id, "internal": False}, *_article_doc(article))
 
 
 def _put(key: dict, title: str, body: str) -> None:
@@ -164,3 +175,38 @@ def reindex(batch: int = 500) -> int:
             index_article(article)
             written += 1
     return written
+
+
+def differences(limit: int = 50) -> list[str]:
+    """Where the stored documents differ from what the tickets and articles hold now
+    (empty when the index is current); the tests' teardown asserts it after every test."""
+    stored = {}
+    for row in SearchDoc.select(
+        SearchDoc.id,
+        SearchDoc.ticket,
+        SearchDoc.article,
+        SearchDoc.internal,
+        SearchDoc.title,
+        SearchDoc.body,
+    ).tuples():
+        doc_id, ticket_id, article_id, internal, title, body = row
+        key = ("ticket", ticket_id, internal) if ticket_id else ("article", article_id, False)
+        stored[key] = (title, body, doc_id)
+    expected = {}
+    for ticket in Ticket.select():
+        for internal, doc in _ticket_docs(ticket).items():
+            expected[("ticket", ticket.id, internal)] = doc
+    for article in Article.select():
+        expected[("article", article.id, False)] = _article_doc(article)
+    found = []
+    for key in sorted(set(stored) | set(expected), key=str):
+        have, want = stored.get(key), expected.get(key)
+        if have is None or want is None or have[:2] != want:
+            found.append(f"{key}: stored {have and have[:2]!r}, expected {want!r}")
+        elif not is_postgres():
+            fts = db.execute_sql(
+                "SELECT title, body FROM search_fts WHERE rowid = ?", (have[2],)
+            ).fetchone()
+            if fts != (" ".join(indexed(want[0])), " ".join(indexed(want[1]))):
+                found.append(f"{key}: FTS5 row {fts!r} is stale")
+    return found[:limit]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask_babel import gettext as _
 
+from ticketing import search
 from ticketing.errors import Conflict
 from ticketing.models import (
     ACTIVE_CATEGORIES,
@@ -187,6 +188,7 @@ def _open_ticket(actor, ticket, settings, comment, transition):
             body=comment,
             internal=False,
         )
+        search.index_ticket(child)
     if settings.get("wait"):
         save_ticket(ticket, None, waiting_on=child.id)
     add_history(

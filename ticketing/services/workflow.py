@@ -2,6 +2,7 @@
 
 from flask_babel import gettext as _
 
+from ticketing import search
 from ticketing.errors import Conflict, GuardFailed, NotFound, PermissionDenied
 from ticketing.models import ACTIVE_CATEGORIES, DONE, REJECTED, Comment, Ticket, now
 from ticketing.outbox import unit_of_work
@@ -86,6 +87,7 @@ def apply_transition(actor, ticket, name, comment, expected_version, *, check_ro
             body=comment,
             internal=False,
         )
+        search.index_ticket(ticket)
     add_history(
         ticket,
         actor,
