@@ -1,7 +1,7 @@
 """Finding what a person may see: every search starts from the visibility queries.
 
-A ticket search costs the same five statements whatever it finds: the capped total, the
-page's ids by rank, those tickets with what a row shows, their snippets, the articles.
+A ticket search costs the same four statements whatever it finds: the page's ids by rank
+with the total, those tickets with what a row shows, their snippets, the articles.
 """
 
 import datetime as dt
@@ -184,27 +184,37 @@ def search(user, q, filters=None, *, page=1, per_page=20, articles=5) -> Results
     if parsed.searchable:
         match = _Match(parsed)
         docs = _ticket_docs(user, match, filters)
-        total = docs.select(Ticket.id).distinct().order_by().limit(COUNT_CAP + 1).count()
         best = pw.fn.MAX(match.rank)
-        ranked = (
-            docs.select(Ticket.id, best.alias("score"), pw.fn.MAX(SearchDoc.id).alias("doc"))
+        # one pass ranks the matches and counts them (the window runs over the groups)
+        rows = list(
+            docs.select(
+                Ticket.id,
+                best.alias("score"),
+                pw.fn.MAX(SearchDoc.id).alias("doc"),
+                pw.fn.COUNT(pw.SQL("*")).over().alias("total"),
+            )
             .group_by(Ticket.id)
             .order_by(best.desc(), Ticket.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
             .tuples()
         )
-        ranked = list(ranked)
+        ranked = [(ticket_id, score, doc) for ticket_id, score, doc, _total in rows]
+        if rows:
+            total = rows[0][3]
+        else:  # a page past the last: how many there are, read up to the cap
+            total = docs.select(Ticket.id).distinct().order_by().limit(COUNT_CAP + 1).count()
     else:
         match, total, ranked = None, 0, []
+    cap = COUNT_CAP if not ranked else None
     ids = [ticket_id for ticket_id, _score, _doc in ranked]
     if reference is not None and parsed.reference not in ids:
         # found by its reference though its words may not match: first, counted once
         if reference.select(Ticket.id).exists():
             total += 1
             ids = [parsed.reference, *ids][:per_page] if page == 1 else ids
-    results.ticket_total = min(total, COUNT_CAP)
-    results.ticket_capped = total > COUNT_CAP
+    results.ticket_total = total if cap is None else min(total, cap)
+    results.ticket_capped = cap is not None and total > cap
     tickets = {}
     if ids:
         tickets = {
