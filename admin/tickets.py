@@ -1,6 +1,6 @@
 """Ticket screens: queues, Mis tickets, Nuevo ticket and the ticket page."""
 
-import re
+import secrets
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
@@ -14,6 +14,7 @@ from peewee import Case, fn
 from admin.base import FilterFormMixin, ListFilter, RoleView, ScopedModelView, bounded_id
 from admin.export import SafeCsvExportMixin
 from ticketing import paging, services
+from ticketing import search as full_text
 from ticketing.attachments import download_response
 from ticketing.definitions import ticket_definition
 from ticketing.errors import DomainError, TooLarge, ValidationFailed
@@ -26,8 +27,10 @@ from ticketing.fields import (
 )
 from ticketing.models import (
     ACTIVE_CATEGORIES,
+    AGENT_ROLES,
     AGQ,
     AIQ,
+    DONE,
     FOCAL,
     SECOND_LEVEL,
     STAGE_LABELS,
@@ -51,6 +54,7 @@ from ticketing.visibility import (
     with_list_relations,
 )
 
+DEFLECTION_TOKEN_BYTES = 16  # secrets.token_urlsafe: 22 characters
 STATE_BADGES = {"open": "primary", "waiting": "warning", "done": "success", "rejected": "secondary"}
 
 
@@ -98,9 +102,6 @@ def _person(attr):
     return formatter
 
 
-REFERENCE = re.compile(r"(?:mesa-?)?(\d{1,12})", re.IGNORECASE)
-
-
 VIEW_CLAUSES = {
     "mine": lambda user: Ticket.assignee == user.id,
     "unassigned": lambda user: Ticket.assignee.is_null(),
@@ -129,7 +130,7 @@ def capped_count(query) -> Figure:
 
 
 def _listing() -> dict:
-    """What this request's list was asked for (reference, cursor), kept on the request
+    """What this request's list was asked for (search, cursor), kept on the request
     itself: `g` can outlive a request when an outer app context is pushed."""
     return request.environ.setdefault("mesa.listing", {})
 
@@ -231,8 +232,10 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
     column_sortable_list = ["id", "title", "due_at", "updated_at", "state"]
     column_default_sort = [("updated_at", True), ("id", True)]  # the keyset order
     simple_list_pager = True  # no COUNT(*) of the list: see `get_list`
+    # Flask-Admin shows its search box for a searchable column; the words are looked up
+    # by the full-text search (`get_list`), never by Flask-Admin's LIKE over the title
     column_searchable_list = ["title"]
-    search_label = _l("Título o referencia (MESA-…)")
+    search_label = _l("Palabras o referencia (MESA-…)")
 
     def ticket_views(self) -> dict:
         """The ready-made views this user's queue offers, in tab order."""
@@ -289,9 +292,9 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
 
     def scope(self):
         query = self.apply_filters(with_list_relations(self.base_query()))
-        reference = _listing().get("reference")
-        if reference is not None:
-            query = query.where(Ticket.id == reference)
+        if _listing().get("searched"):
+            found = _listing().get("found")  # None: the search had no word to look for
+            query = query.where(Ticket.id.in_(found) if found is not None else Ticket.id.is_null())
         position = _listing().get("after")
         if position is not None:
             query = paging.after(query, position, newest_first=True)
@@ -305,12 +308,14 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
 
         In its default order (newest first) a list pages by keyset: `despues` names the
         last row of the page before. Flask-Admin's own count (a COUNT(*) of the whole
-        list, joins and all) is never run: `simple_list_pager` turns it off.
+        list, joins and all) is never run: `simple_list_pager` turns it off. A search
+        narrows the list to the tickets the full-text search finds (words, "phrases",
+        -exclusions, or a reference such as MESA-12), as one subquery.
         """
-        match = REFERENCE.fullmatch((search or "").strip())
-        if match:  # "MESA-12" or "12" finds that ticket (a number past any id finds none)
-            _listing()["reference"] = bounded_id(match.group(1)) or 0
-            search = None
+        if search and search.strip():
+            _listing()["searched"] = True
+            _listing()["found"] = full_text.matching_ticket_ids(current_user, search)
+        search = None
         keyset = _listing()["keyset"] = sort_column is None
         position = paging.decode_cursor(request.args.get(CURSOR_ARG, "")) if keyset else None
         if position is not None:
@@ -323,7 +328,7 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
     def list_total(self, search, filters) -> int:
         """How many tickets the list holds (`COUNT_CAP` + 1: more than `COUNT_CAP`)."""
         view = self.current_view()
-        if not search and _listing().get("reference") is None:
+        if not search and not _listing().get("searched"):
             if view == "" and "situacion" in self.filter_values():
                 view = "all"  # a chosen situation replaces the default "open only"
             figures = self.counts_of_views() if view in self.ticket_views() else None
@@ -343,6 +348,10 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
         return get_visible_ticket(current_user, ticket_id) if ticket_id else None
 
     def get_empty_list_message(self):
+        if _listing().get("searched") and _listing().get("found") is None:
+            return _("Escriba al menos una palabra para buscar.")
+        if _listing().get("searched"):
+            return _("Ningún ticket de esta vista coincide con la búsqueda.")
         return _("No hay tickets en esta vista.")
 
     def counts_of_views(self) -> dict | None:
@@ -437,6 +446,8 @@ class MyTicketsView(TicketListView):
         return None  # figures are not kept per requester: the list is counted, capped
 
     def get_empty_list_message(self):
+        if _listing().get("searched"):
+            return super().get_empty_list_message()
         return _("Aún no ha registrado tickets.")
 
     def list_heading(self):
@@ -463,6 +474,11 @@ class NewTicketView(RoleView):
         form_class = build_form_class(version.id, defn["fields"], locale)
         people = services.people_of(current_user.institution_id)
         form = make_form(form_class, people=people)
+        # names this filling of the form: the suggestions read from it are counted against
+        # the ticket it opens, if it opens one (a form sent back with errors keeps its name)
+        token = request.form.get("deflection_token", "") if request.method == "POST" else ""
+        if not services.deflection_token_ok(token):
+            token = secrets.token_urlsafe(DEFLECTION_TOKEN_BYTES)
         if request.method == "POST" and form.validate_on_submit():
             try:
                 ticket = services.open_ticket(
@@ -474,12 +490,17 @@ class NewTicketView(RoleView):
             except DomainError as exc:
                 flash(exc.message, "error")
             else:
+                services.form_sent(current_user, token, ticket)
                 flash(_("Ticket %(r)s registrado.", r=ticket.reference), "success")
                 return redirect(url_for("ticket.details", ticket_id=ticket.id))
         elif request.method == "POST":
             flash(_("Revise los campos marcados."), "error")
         return self.render(
-            "mesa/ticket_form.html", form=form, definition=defn, ticket_type=ticket_type
+            "mesa/ticket_form.html",
+            form=form,
+            definition=defn,
+            ticket_type=ticket_type,
+            deflection_token=token,
         )
 
 
@@ -662,6 +683,10 @@ class TicketPageView(RoleView):
             assignees=list(services.eligible_assignees(ticket)) if is_agent else [],
             is_sge_queue=ticket.queue_level == SECOND_LEVEL,
             badge=STATE_BADGES.get(ticket.state_category, "secondary"),
+            # an answer that solved it can become an article of the Ayuda
+            article_from_ticket=ticket.state_category == DONE
+            and services.may_write_articles(current_user),
+            article_links=current_user.role in AGENT_ROLES,
         )
 
     def _back(self, ticket_id):

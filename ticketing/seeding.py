@@ -1,4 +1,5 @@
-"""Schema migrations, the seed (SGE, the Quipux process) and the demo people."""
+"""Schema migrations, the seed (SGE, the Quipux process, the knowledge base's first
+articles) and the demo people."""
 
 import logging
 import secrets
@@ -32,6 +33,9 @@ def upgrade() -> list[str]:
 def create_schema() -> None:
     """Tables straight from the models: only for empty test databases."""
     db.create_tables(MODELS)
+    from ticketing import search
+
+    search.install()
 
 
 def _demo_schema():
@@ -116,13 +120,60 @@ def load_process(path: Path | None = None) -> dict:
     return import_process(parse(path.read_text(encoding="utf-8")))
 
 
+def _articles_schema():
+    from ticketing.process_io import TEXT, Keys, ListOf
+
+    article = Keys(
+        {"title": TEXT, "body": TEXT, "category": TEXT, "tags": ListOf(TEXT), "language": TEXT},
+        required=("title", "body"),
+    )
+    return Keys({"articles": ListOf(article)}, required=("articles",))
+
+
+def load_articles(path: Path | None = None) -> int:
+    """SGE's published articles from the seed file, each only when no SGE article of that
+    title exists (an edited one is left alone); returns how many were added."""
+    from seeds import SEEDS_DIR
+    from ticketing import search
+    from ticketing.models import PUBLISHED, Article, ArticleEvent, now
+    from ticketing.outbox import unit_of_work
+    from ticketing.process_io import ImportErrors, check_schema, parse
+    from ticketing.services.knowledge import clean_article
+
+    data = parse((path or SEEDS_DIR / "articles.yaml").read_text(encoding="utf-8"))
+    errors = check_schema(data, _articles_schema())
+    if errors:
+        raise ImportErrors(errors)
+    added = 0
+    with unit_of_work():
+        for entry in data["articles"]:
+            values = clean_article(
+                {"language": "es", "tags": [], "category": "", **entry, "status": PUBLISHED}
+            )
+            exists = Article.select().where(
+                (Article.title == values["title"]) & Article.institution.is_null()
+            )
+            if exists.exists():
+                continue
+            at = now()
+            article = Article.create(
+                **values, institution=None, created_at=at, updated_at=at, published_at=at
+            )
+            ArticleEvent.create(article=article.id, kind="created", data={"source": "seed"})
+            search.index_article(article)
+            added += 1
+    return added
+
+
 def seed() -> dict:
-    """SGE, its queue, the Quipux process and its mail templates; running it again changes nothing."""
+    """SGE, its queue, the Quipux process, its mail templates and SGE's first articles;
+    running it again changes nothing."""
     from seeds import NOTIFICATIONS_FILE
 
     ensure_sge()
     counts = load_process()
     counts["notification_templates"] += load_process(NOTIFICATIONS_FILE)["notification_templates"]
+    counts["articles"] = load_articles()
     return counts
 
 

@@ -180,7 +180,7 @@ def visible_articles(user):
     published ones; an AIQ or focal user also reads their institution's drafts, the AGQ
     SGE's drafts and every institution's published articles.
     """
-    from ticketing.models import DRAFT, PUBLISHED, Article
+    from ticketing.models import PUBLISHED, Article
 
     query = Article.select()
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:

@@ -18,16 +18,21 @@ def _tables():
 
 def _create(database) -> None:
     from ticketing import search
+    from ticketing.models import MODELS
 
-    database.create_tables(_tables())
-    search.install()
-    search.reindex()
+    with database.bind_ctx(MODELS):  # the database being migrated, not the app's
+        database.create_tables(_tables())
+        search.install()
+        search.reindex()
 
 
 def _drop(database) -> None:
     if not isinstance(database, pw.PostgresqlDatabase):
         database.execute_sql("DROP TABLE IF EXISTS search_fts")
-    database.drop_tables(list(reversed(_tables())), safe=True)
+    from ticketing.models import MODELS
+
+    with database.bind_ctx(MODELS):
+        database.drop_tables(list(reversed(_tables())), safe=True)
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):

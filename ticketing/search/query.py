@@ -18,6 +18,7 @@ from ticketing.visibility import visible_articles, visible_tickets, with_list_re
 
 COUNT_CAP = 1000  # a total past it reads "1000+"
 _START, _STOP = "\u27e6", "\u27e7"  # ts_headline's marks, replaced by <mark> once escaped
+_LTGT = "\ue000\ue001"  # < and > while ts_headline reads the text (private-use characters)
 _HEADLINE = f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, MaxFragments=2"
 _FTS = pw.Table("search_fts", ("rowid", "title", "body", "search_fts"))
 
@@ -65,6 +66,7 @@ class _Match:
             self.tsquery = pw.fn.websearch_to_tsquery(pw.SQL(f"'{CONFIG}'"), parsed.websearch())
             self.where = pw.Expression(SearchDoc.vector, "@@", self.tsquery)
             self.rank = pw.fn.ts_rank_cd(SearchDoc.vector, self.tsquery)
+            self.carried = ()
         else:
             # bm25() is refused inside an aggregate: the matches are scored in a subquery
             self.matches = (
@@ -78,6 +80,13 @@ class _Match:
             )
             self.where = pw.Value(1) == 1
             self.rank = self.matches.c.score
+            self.carried = (self.matches.c.score.alias("score"),)
+
+    def score(self, doc, candidates):
+        """How well a candidate document matches: ranked only once it is a candidate."""
+        if is_postgres():
+            return pw.fn.ts_rank_cd(doc.vector, self.tsquery)
+        return candidates.c.score
 
     def join(self, query):
         """`query` (over search_doc) joined with the FTS5 matches where there are such."""
@@ -90,7 +99,8 @@ class _Match:
         if not docs:
             return {}
         if is_postgres():
-            text = SearchDoc.title.concat(" ").concat(SearchDoc.body)
+            # ts_headline drops what looks like a tag: < and > are kept aside, then escaped
+            text = pw.fn.translate(SearchDoc.title.concat(" ").concat(SearchDoc.body), "<>", _LTGT)
             headline = pw.fn.ts_headline(pw.SQL(f"'{CONFIG}'"), text, self.tsquery, _HEADLINE)
             rows = SearchDoc.select(SearchDoc.id, headline).where(SearchDoc.id.in_(docs)).tuples()
             return {doc_id: _marked(text) for doc_id, text in rows}
@@ -103,14 +113,20 @@ class _Match:
 
 def _marked(headline: str) -> Markup:
     escaped = str(escape(headline or ""))
+    escaped = escaped.replace(_LTGT[0], "&lt;").replace(_LTGT[1], "&gt;")
     return Markup(escaped.replace(_START, "<mark>").replace(_STOP, "</mark>"))
 
 
 def _internal_allowed(user):
-    """Internal documents for support staff, never for the ticket's requester."""
+    """The one document of each ticket `user` searches: the internal one (everything) for
+    support staff where there is one, never for the ticket's requester; else the public."""
+    public = SearchDoc.internal == False
     if user is not None and getattr(user, "role", None) in (FOCAL, AIQ, AGQ):
-        return (SearchDoc.internal == False) | (Ticket.requester != user.id)
-    return SearchDoc.internal == False
+        reads_notes = Ticket.requester != user.id
+        return (SearchDoc.internal == True) & reads_notes | public & (
+            (SearchDoc.shadowed == False) | ~reads_notes
+        )
+    return public
 
 
 def _filtered(query, user, filters: dict | None):
@@ -184,37 +200,48 @@ def search(user, q, filters=None, *, page=1, per_page=20, articles=5) -> Results
     if parsed.searchable:
         match = _Match(parsed)
         docs = _ticket_docs(user, match, filters)
-        best = pw.fn.MAX(match.rank)
-        # one pass ranks the matches and counts them (the window runs over the groups)
+        # rank the newest COUNT_CAP + 1 matching documents only: a common word matches
+        # most of a million tickets, and ranking them all would read every one
+        candidates = (
+            docs.select(Ticket.id.alias("tid"), SearchDoc.id.alias("did"), *match.carried)
+            .order_by(SearchDoc.id.desc())
+            .limit(COUNT_CAP + 1)
+            .alias("candidates")
+        )
+        ranked_doc = SearchDoc.alias("ranked_doc")
+        score = match.score(ranked_doc, candidates)
+        best = pw.fn.MAX(score)
         rows = list(
-            docs.select(
-                Ticket.id,
+            ranked_doc.select(
+                candidates.c.tid,
                 best.alias("score"),
-                pw.fn.MAX(SearchDoc.id).alias("doc"),
-                pw.fn.COUNT(pw.SQL("*")).over().alias("total"),
+                pw.fn.MAX(ranked_doc.id).alias("doc"),
+                pw.fn.COUNT(pw.SQL("*")).over().alias("tickets"),
+                pw.fn.SUM(pw.fn.COUNT(pw.SQL("*"))).over().alias("docs"),
             )
-            .group_by(Ticket.id)
-            .order_by(best.desc(), Ticket.id.desc())
+            .join(candidates, on=(ranked_doc.id == candidates.c.did))
+            .group_by(candidates.c.tid)
+            .order_by(best.desc(), candidates.c.tid.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
             .tuples()
         )
-        ranked = [(ticket_id, score, doc) for ticket_id, score, doc, _total in rows]
+        ranked = [(ticket_id, score, doc) for ticket_id, score, doc, _t, _d in rows]
         if rows:
-            total = rows[0][3]
+            total, capped = rows[0][3], rows[0][4] > COUNT_CAP
         else:  # a page past the last: how many there are, read up to the cap
             total = docs.select(Ticket.id).distinct().order_by().limit(COUNT_CAP + 1).count()
+            capped = total > COUNT_CAP
     else:
-        match, total, ranked = None, 0, []
-    cap = COUNT_CAP if not ranked else None
+        match, total, ranked, capped = None, 0, [], False
     ids = [ticket_id for ticket_id, _score, _doc in ranked]
     if reference is not None and parsed.reference not in ids:
         # found by its reference though its words may not match: first, counted once
         if reference.select(Ticket.id).exists():
             total += 1
             ids = [parsed.reference, *ids][:per_page] if page == 1 else ids
-    results.ticket_total = total if cap is None else min(total, cap)
-    results.ticket_capped = cap is not None and total > cap
+    results.ticket_total = min(total, COUNT_CAP)
+    results.ticket_capped = capped
     tickets = {}
     if ids:
         tickets = {

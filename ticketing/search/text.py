@@ -18,8 +18,10 @@ from markupsafe import Markup, escape
 MAX_QUERY = 200  # characters of a query kept
 MAX_TERMS = 12  # words or phrases of a query kept
 _STOP_FILE = Path(__file__).with_name("spanish.stop")  # PostgreSQL's tsearch_data/spanish.stop
-# an address is one word to PostgreSQL's parser; every other word is a run of letters/digits
-_WORD = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|[^\W_]+", re.UNICODE)
+# a word is a run of letters and digits; PostgreSQL is given the text with punctuation
+# turned into spaces (`PUNCTUATION`), so its parser finds the same words, not hosts or tags
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+PUNCTUATION = "./\\@_-<>&=?!#%+*'\"()[]{}|~^$:;,`"
 _TERM = re.compile(r'(-?)"([^"]*)"?|(-?)([^\s"]+)')
 _REFERENCE = re.compile(r"^(?:mesa-?)?(\d{1,9})$", re.IGNORECASE)
 
@@ -49,8 +51,6 @@ def stem(word: str) -> str | None:
     """The indexed form of one folded word; None for a stop word."""
     if word in stop_words():
         return None
-    if "@" in word:
-        return word
     return _stemmer().stemWord(word)
 
 
