@@ -21,8 +21,10 @@ Mesa's database is made the way the product makes its rows, then multiplied:
    holds N tickets: copy c of template t gets the id base + c*T + t, so the links between
    a ticket and its escalation point into the same copy, and every timestamp of copy c
    is moved into its slice of the two years before the build, so ids grow with time.
-   Their history (TicketEvent) and comments are copied the same way. Secondary indexes
-   are dropped for the copy and rebuilt from their own definitions afterwards;
+   Their history (TicketEvent), comments and full-text search documents (SearchDoc, each
+   titled with its copy's own reference; PostgreSQL computes the tsvector as each row is
+   written) are copied the same way. Secondary indexes (the GIN index among them) are
+   dropped for the copy and rebuilt from their own definitions afterwards;
 5. sequences moved past the copies, the maintained figures rebuilt
    (`ticketing.stats.rebuild`, when the module exists), VACUUM ANALYZE, CHECKPOINT.
 
@@ -70,7 +72,15 @@ MODULES = ["bandeja_entrada", "bandeja_salida", "administracion", "firma_electro
 
 def tables() -> dict[str, str]:
     """Mesa's table names, from its models (the SQL below must follow a rename)."""
-    from ticketing.models import Comment, Institution, Outbox, StageChange, Ticket, TicketEvent
+    from ticketing.models import (
+        Comment,
+        Institution,
+        Outbox,
+        SearchDoc,
+        StageChange,
+        Ticket,
+        TicketEvent,
+    )
 
     models = {
         "ticket": Ticket,
@@ -79,6 +89,7 @@ def tables() -> dict[str, str]:
         "institution": Institution,
         "stage_change": StageChange,
         "outbox": Outbox,
+        "search_doc": SearchDoc,
     }
     return {key: model._meta.table_name for key, model in models.items()}
 
@@ -432,9 +443,11 @@ def age_rollout(cursor, rng, institutions: list[int], first_ticket: int) -> None
 
 
 def _columns(cursor, table: str) -> list[str]:
+    """The table's columns, less those PostgreSQL computes (search_doc's tsvector)."""
     cursor.execute(
         "SELECT column_name FROM information_schema.columns"
-        " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
+        " WHERE table_schema = 'public' AND table_name = %s AND is_generated = 'NEVER'"
+        " ORDER BY ordinal_position",
         (table,),
     )
     return [row[0] for row in cursor.fetchall()]
@@ -513,7 +526,7 @@ def replicate(cursor, n: int, templates: int) -> int:
         "waiting_on_id": linked("waiting_on_id"),
     }
     names = tables()
-    copied = (names["ticket"], names["event"], names["comment"])
+    copied = (names["ticket"], names["event"], names["comment"], names["search_doc"])
     indexes = _secondary_indexes(cursor, copied)
     for name, _definition in indexes:
         cursor.execute(f'DROP INDEX "{name}"')
@@ -529,9 +542,20 @@ def replicate(cursor, n: int, templates: int) -> int:
         " FROM bench_copy c JOIN ticket t ON t.id = c.template_id CROSS JOIN bench_params p"
     )
     log("  tickets inserted")
-    for table, time_column in ((names["event"], "at"), (names["comment"], "created_at")):
+    # a ticket's search documents as `ticketing.search.index_ticket` would write them for
+    # the copy: the same words, its own reference (the public title starts "MESA-<id> ")
+    reference = (
+        "CASE WHEN e.title LIKE 'MESA-' || e.ticket_id || ' %'"
+        " THEN 'MESA-' || c.new_id || substr(e.title, length('MESA-' || e.ticket_id) + 1)"
+        " ELSE e.title END"
+    )
+    for table, time_column, more in (
+        (names["event"], "at", {}),
+        (names["comment"], "created_at", {}),
+        (names["search_doc"], "updated_at", {"title": reference}),
+    ):
         columns = [col for col in _columns(cursor, table) if col != "id"]
-        special = {"ticket_id": "c.new_id", time_column: _shift(f"e.{time_column}")}
+        special = {"ticket_id": "c.new_id", time_column: _shift(f"e.{time_column}"), **more}
         values = ", ".join(special.get(col, f"e.{col}") for col in columns)
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values}"
