@@ -17,6 +17,7 @@ EVENTS = {
     "assigned": "Ticket asignado (a la persona asignada)",
     "comment_public": "Comentario público",
     "comment_internal": "Nota interna (solo personal de soporte)",
+    "mention": "Mención en una nota interna (a la persona mencionada)",
     "state_changed": "Cambio de estado (a quien lo abrió)",
     "escalated": "Escalado a SGE (a los AGQ)",
     "returned": "Devuelto al primer nivel",

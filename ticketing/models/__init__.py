@@ -9,6 +9,7 @@ Where each part lives:
     mail          notification templates, outbox, inbound mail
     knowledge     knowledge-base articles, their history, votes and deflections
     search        the documents full-text search reads
+    inbox         in-app notices (the bell) and who wants which event by mail
 """
 
 from ticketing.models.base import (
@@ -33,6 +34,7 @@ from ticketing.models.base import (
     BaseModel,
     now,
 )
+from ticketing.models.inbox import Notice, NoticePreference
 from ticketing.models.knowledge import (
     ARTICLE_STATUSES,
     DRAFT,
@@ -98,6 +100,8 @@ MODELS = [
     ArticleVote,
     Deflection,
     SearchDoc,
+    Notice,
+    NoticePreference,
 ]
 
 __all__ = [
@@ -110,6 +114,8 @@ __all__ = [
     "LANGUAGES",
     "PUBLISHED",
     "SearchDoc",
+    "Notice",
+    "NoticePreference",
     "ACTIVE_CATEGORIES",
     "AGENT_ROLES",
     "AGQ",

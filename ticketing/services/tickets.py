@@ -36,7 +36,7 @@ from ticketing.services.common import (
     whole_number,
 )
 from ticketing.services.effects import apply_effect
-from ticketing.services.notify import notify
+from ticketing.services.notify import mentioned, notify, one_mail_per_person, tell
 from ticketing.services.rollout import stage_refusal
 
 
@@ -323,12 +323,17 @@ def add_comment(actor, ticket_id, body, *, internal=False, files=(), source="web
             public=not internal,
         )
         roles = ["requester", "assignee", "queue"] if not internal else ["assignee", "queue"]
-        notify(
-            "comment_internal" if internal else "comment_public",
-            ticket,
-            roles,
-            actor,
-            public=not internal,
-            extra={"comment": body},
-        )
+        with one_mail_per_person():  # a colleague named in a note is told of the mention only
+            if internal:
+                people = mentioned(ticket, body, actor)
+                tell("mention", ticket, people, actor, public=False, extra={"comment": body})
+            notify(
+                "comment_internal" if internal else "comment_public",
+                ticket,
+                roles,
+                actor,
+                public=not internal,
+                extra={"comment": body},
+                skip_told=True,
+            )
     return comment
