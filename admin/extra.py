@@ -9,7 +9,10 @@ EXTRA_MODULES = (
     "admin.outbox",  # outbox and mail templates
     "admin.tokens",  # API tokens
     "admin.dashboard",  # charts
+    "admin.knowledge",  # Ayuda: knowledge-base articles
     "admin.security",  # menu link to Seguridad de la cuenta
+    "admin.search",  # Buscar (the menu's search box)
+    "admin.inbox",  # Avisos: the bell, the person's notices, mail preferences
 )
 
 

@@ -26,6 +26,7 @@ from ticketing.fields import UploadedFile
 from ticketing.invitations import invitation_token
 from ticketing.models import (
     MODELS,
+    Article,
     Attachment,
     DefaultTrackingItem,
     InboundMail,
@@ -146,6 +147,16 @@ def _world():
         files=[UploadedFile("sge.txt", "text/plain", b"sge")],
     )
     a = Institution.get(Institution.sigla == "INSTA")
+    own_article = services.create_article(
+        user("aiq"),
+        title="Artículo de INSTA",
+        body="Cómo **firmar**.",
+        tags=["firma"],
+        category="Firma",
+        language="es",
+        status="published",
+    )
+    sge_article = Article.select().where(Article.institution.is_null()).order_by(Article.id).first()
     return {
         "ticket": {"agq": sge_ticket.id, "other": ticket.id},
         "attachment": {
@@ -162,6 +173,8 @@ def _world():
         "tracking": TrackingItem.select().where(TrackingItem.institution == a.id).first().id,
         "default_tracking": DefaultTrackingItem.select().first().id,
         "type": TicketType.get(TicketType.slug == "soporte"),
+        # an article each role may read (and its editors edit): SGE's for the AGQ
+        "article": {"agq": sge_article.id, "other": own_article.id},
     }
 
 
@@ -219,6 +232,8 @@ def _fill(rule, world, role):
         if endpoint == "tracking.remove_default"
         else world["tracking"],
         "type_id": world["type"].id,
+        "article_id": _pick(world["article"], role),
+        "notice_id": _notice_of(role),
     }
     values = {}
     for argument in rule.arguments:
@@ -228,6 +243,16 @@ def _fill(rule, world, role):
         )
         values[argument] = providers[argument]
     return values
+
+
+def _notice_of(role: str) -> int:
+    """One of the role's own notices (the bell), or an id that names none."""
+    from ticketing.models import Notice
+
+    if role == "anonymous":
+        return 1
+    found = Notice.select(Notice.id).where(Notice.user == user(role).id).first()
+    return found.id if found else 1
 
 
 def _rows() -> tuple:

@@ -209,8 +209,8 @@ def _pages(ticket_id):
             ["Nuevo comentario", "Nota interna (no la ve el solicitante)", "Historial"],
         ),
         "/cola/": (
-            ["INSTA help desk queue", "Unassigned", "Title or reference (MESA-…)"],
-            ["Cola de la mesa de ayuda de INSTA", "Sin asignar", "Título o referencia (MESA-…)"],
+            ["INSTA help desk queue", "Unassigned", "Words or reference (MESA-…)"],
+            ["Cola de la mesa de ayuda de INSTA", "Sin asignar", "Palabras o referencia (MESA-…)"],
         ),
     }
 

@@ -4,6 +4,8 @@ For each registered route this sends every method it accepts, filling its argume
 the ids of institution B's objects, as a user of institution A (or the AGQ, for B's
 first-level ticket). A response must not carry B's data and nothing of B may change.
 A route whose arguments have no case here fails the test, so a new route needs one.
+B's knowledge-base articles are probed the same way: its published article is B's own
+(A's people never read it; the AGQ and B's people do), its draft is for B's editors only.
 """
 
 import hashlib
@@ -17,9 +19,12 @@ from ticketing import services
 from ticketing.fields import UploadedFile
 from ticketing.models import (
     ApiToken,
+    Article,
+    ArticleVote,
     Attachment,
     Comment,
     Institution,
+    Notice,
     Outbox,
     Ticket,
     TicketEvent,
@@ -32,6 +37,14 @@ from ticketing.models import (
 ATTACKERS = ["interno", "focal", "aiq", "agq", "interno2_b", "interno_b"]
 SAME_INSTITUTION = {"interno2_b", "interno_b"}
 SKIP_ENDPOINTS = {"static", "admin.static", "mesa_ui.static"}
+# routes that search by `q` (or `search`): each is also probed with words of B's ticket
+SEARCHES = {
+    "search.index",
+    "api.search_everything",
+    "api.list_tickets",
+    "tickets.index_view",
+    "my_tickets.index_view",
+}
 
 
 def _world():
@@ -67,6 +80,27 @@ def _world():
         user=requester, name=f"{tenant} token", token_hash=hashlib.sha256(raw.encode()).hexdigest()
     )
     attachment = Attachment.get((Attachment.ticket == ticket.id) & (Attachment.internal == False))
+    # one word only B's article holds: a search for it must find nothing for A's people
+    article_word = "".join(secrets.choice("bcdfghjklmnpqrstvxz") for _ in range(12))
+    article = services.create_article(
+        user("aiq_b"),
+        title=f"{tenant} artículo",
+        body=f"{tenant} cuerpo {article_word} del artículo",
+        tags=[f"{tenant} etiqueta"],
+        category="Propios de B",
+        language="es",
+        status="published",
+    )
+    draft_marker = "BORRADOR-" + secrets.token_hex(6)
+    draft = services.create_article(
+        user("focal_b"),
+        title=f"{draft_marker} borrador",
+        body=f"{draft_marker} cuerpo {article_word}",
+        tags=[],
+        category="Propios de B",
+        language="es",
+        status="draft",
+    )
     return {
         "marker": marker,
         "note_marker": note_marker,
@@ -82,7 +116,24 @@ def _world():
         "token": token,
         "outbox": Outbox.select().where(Outbox.ticket == ticket.id).first(),
         "tracking": TrackingItem.select().where(TrackingItem.institution == b.id).first(),
+        "article": article,
+        "draft": draft,
+        # what B's requester was told in the app (the bell)
+        "notice": Notice.select().where(Notice.user == requester.id).order_by(Notice.id).first(),
+        # the internal note's notice to B's AIQ: its text carries the note's marker
+        "staff_notice": Notice.select()
+        .where((Notice.user == user("aiq_b").id) & (Notice.event == "comment_internal"))
+        .order_by(Notice.id.desc())
+        .first(),
+        "draft_marker": draft_marker,
+        "article_word": article_word,
     }
+
+
+def _article_state(article_id):
+    row = Article.get_by_id(article_id)
+    votes = ArticleVote.select().where(ArticleVote.article == article_id).count()
+    return (row.title, row.body, row.tags, row.status, row.version, row.helpful, votes)
 
 
 def second_internal_user_of_b():
@@ -115,6 +166,8 @@ def _notes(world):
         "internal_files": Attachment.select()
         .where((Attachment.ticket == ticket_id) & (Attachment.internal == True))
         .count(),
+        "draft_b": _article_state(world["draft"].id),  # B's editors' only
+        "staff_notice_read": Notice.get_by_id(world["staff_notice"].id).read_at,
     }
 
 
@@ -136,6 +189,13 @@ def _snapshot(world, tenant=True):
         "events": TicketEvent.select().where(TicketEvent.ticket == ticket.id).count(),
         "attachments": Attachment.select().where(Attachment.ticket == ticket.id).count(),
         "tickets_b": Ticket.select().where(Ticket.institution == b).count(),
+        "draft_b": _article_state(world["draft"].id),  # B's editors' only
+        "notices_b": [
+            (n.id, n.read_at)
+            for n in Notice.select()
+            .where(Notice.user.in_(User.select(User.id).where(User.institution == b)))
+            .order_by(Notice.id)
+        ],
     }
     if not tenant:
         return ticket_part
@@ -173,6 +233,8 @@ def _snapshot(world, tenant=True):
         "outbox_b": [
             (o.id, o.status, o.attempts) for o in Outbox.select().where(Outbox.ticket == ticket.id)
         ],
+        "article_b": _article_state(world["article"].id),
+        "articles_b": Article.select().where(Article.institution == b).count(),
     }
 
 
@@ -212,6 +274,8 @@ def _fill(rule, world):
         "type_id": ticket.type_id,
         "version_id": ticket.type_version_id,
         "filename": "x",
+        "article_id": world["article"].id,  # and B's draft: see `_requests`
+        "notice_id": world["notice"].id if world["notice"] else 1,
     }
     values = {}
     for argument in rule.arguments:
@@ -249,6 +313,13 @@ def _payload(rule, world, attacker):
         "cargo": "intruso",
         "active": "y",
         "address": "intrusión",
+        "util": "si",
+        "token": "intrusion-" + "x" * 16,
+        "tipo": "soporte",
+        "tags": "intrusión",
+        "category": "intrusión",
+        "language": "es",
+        "status": "published",
     }
 
 
@@ -261,15 +332,36 @@ def _requests(app, world, attacker):
             # B's own internal users are probed with the internal note's file
             if "attachment_id" in url_values:
                 url_values["attachment_id"] = world["internal_attachment"].id
-        with app.test_request_context():
-            from flask import url_for
+        variants = [url_values]
+        if "article_id" in url_values:  # B's published article, then B's draft
+            variants.append({**url_values, "article_id": world["draft"].id})
+        if "notice_id" in url_values:  # the requester's notice, then B's staff's
+            variants.append({**url_values, "notice_id": world["staff_notice"].id})
+        for values in variants:
+            with app.test_request_context():
+                from flask import url_for
 
-            object_id = _object_for(rule.endpoint, world)
-            url = url_for(rule.endpoint, **url_values)
-        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-        for method in methods:
-            query = {"id": object_id, "url": "/", "name": "requester", "query": "SECRETO"}
-            yield rule, method, url, query
+                object_id = _object_for(rule.endpoint, world)
+                url = url_for(rule.endpoint, **values)
+            methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+            for method in methods:
+                query = {
+                    "id": object_id,
+                    "url": "/",
+                    "name": "requester",
+                    "query": "SECRETO",
+                    "search": "SECRETO",  # the queues' full-text search
+                    "q": world["article_word"],  # Ayuda's search and its suggestions
+                    "tipo": "soporte",
+                    "token": "intrusion-" + "x" * 16,
+                    "sugerencia": "intrusion-" + "x" * 16,
+                }
+                yield rule, method, url, query
+                if rule.endpoint in SEARCHES:
+                    # words of B's ticket and of its internal note (not the markers, which
+                    # a page echoing its query would show): found, they would carry them
+                    for words in ("secreto", "interna"):
+                        yield rule, method, url, {**query, "q": words, "search": words}
 
 
 @pytest.mark.parametrize("attacker_key", ATTACKERS)
@@ -281,7 +373,8 @@ def test_no_route_shows_or_changes_another_institutions_ticket(app, client, auth
     # (so only its internal note is off-limits), the requester's colleague nothing of it
     tenant = attacker_key not in ("agq", *SAME_INSTITUTION)
     requester = attacker_key == "interno_b"
-    markers = [world["note_marker"]] + ([] if requester else [world["marker"]])
+    markers = [world["note_marker"], world["draft_marker"]]
+    markers += [] if requester else [world["marker"]]
     markers += [world["tenant_marker"]] if tenant else []
     raw_attacker_token = secrets.token_urlsafe(24)
     ApiToken.create(
@@ -339,6 +432,27 @@ def test_positive_control_owner_sees_the_markers(app, client, auth):
     export = client.get("/cola/export/csv/")
     assert world["marker"] in export.get_data(as_text=True)
     assert world["tenant_marker"] in client.get("/personas/").get_data(as_text=True)
+    # B's articles: the same probes as the matrix's find them for B's editors
+    article, draft = world["article"], world["draft"]
+    assert world["tenant_marker"] in client.get(f"/ayuda/{article.id}").get_data(as_text=True)
+    assert world["draft_marker"] in client.get(f"/ayuda/{draft.id}").get_data(as_text=True)
+    found = client.get("/ayuda/", query_string={"q": world["article_word"]})
+    assert world["tenant_marker"] in found.get_data(as_text=True)
+    assert world["draft_marker"] in found.get_data(as_text=True)
+    suggested = client.get(
+        "/ayuda/sugerencias", query_string={"q": world["article_word"], "tipo": "soporte"}
+    )
+    assert world["tenant_marker"] in suggested.get_data(as_text=True)
+    assert client.get(f"/ayuda/{draft.id}/editar").status_code == 200
+    assert world["marker"] in client.get("/cola/?search=SECRETO").get_data(as_text=True)
+    # the search routes' probes find the ticket and its internal note for B's staff
+    for url in ("/buscar/?q=secreto", "/cola/?search=secreto"):
+        assert world["marker"] in client.get(url).get_data(as_text=True), url
+    assert world["note_marker"] in client.get("/buscar/?q=interna").get_data(as_text=True)
+    # the AGQ reads B's published article (every institution's), never B's draft
+    auth.login("agq")
+    assert world["tenant_marker"] in client.get(f"/ayuda/{article.id}").get_data(as_text=True)
+    assert client.get(f"/ayuda/{draft.id}").status_code == 404
 
 
 def test_requester_never_sees_internal_notes(app, client, auth):

@@ -94,7 +94,15 @@ QUEUE_VIEWS = ["/cola/", "/cola/?view=mine", "/cola/?view=unassigned", "/cola/?v
 
 def deep_pages(role: str, w: World) -> list[str]:
     """The pages a role reaches from its menu that the menu does not list itself."""
-    common = ["/", "/nuevo/", "/mis-tickets/", "/tokens/"]
+    common = [
+        "/",
+        "/nuevo/",
+        "/mis-tickets/",
+        "/tokens/",
+        "/avisos/preferencias",
+        "/buscar/?q=firmar",
+        "/ayuda/",
+    ]
     if role != "agq":  # the first-level form; SGE opens the oficio instead
         common.append("/nuevo/soporte/")
     if role == "interno":

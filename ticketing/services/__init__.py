@@ -16,6 +16,8 @@ Where each concept lives:
     rollout      institutions, stages, the pipeline, an institution's overview
     tracking     the plantilla de seguimiento (per institution and the default)
     people       users and invitations
+    inbox        the bell: a person's notices, marking them read, mail preferences
+    knowledge    knowledge-base articles, their votes, suggestions and deflections
 """
 
 from ticketing.definitions import current_version
@@ -30,6 +32,32 @@ from ticketing.services.common import (
     queue_for,
     role_allowed,
     sge,
+)
+from ticketing.services.inbox import (
+    event_label,
+    mark_all_read,
+    mark_read,
+    notices,
+    open_notice,
+    preferences,
+    set_preferences,
+    unread_count,
+)
+from ticketing.services.knowledge import (
+    article_history,
+    create_article,
+    deflection_figures,
+    deflection_token_ok,
+    draft_from_ticket,
+    editable_article,
+    form_sent,
+    may_write_articles,
+    my_vote,
+    read_suggestion,
+    suggestions,
+    update_article,
+    visible_article,
+    vote,
 )
 from ticketing.services.notify import recipients, ticket_context
 from ticketing.services.people import create_user, send_invitation, update_user
@@ -63,21 +91,37 @@ __all__ = [
     "add_comment",
     "add_default_tracking_item",
     "add_tracking_item",
+    "article_history",
     "assign",
     "available_transitions",
+    "create_article",
     "create_institution",
     "create_user",
     "current_version",
     "definition",
+    "deflection_figures",
+    "deflection_token_ok",
+    "draft_from_ticket",
+    "editable_article",
     "eligible_assignees",
+    "event_label",
+    "form_sent",
     "institution_overview",
     "is_agent",
+    "mark_all_read",
+    "mark_read",
+    "may_write_articles",
+    "my_vote",
+    "notices",
     "open_linked_ticket",
+    "open_notice",
     "open_ticket",
     "openable_types",
     "people_for",
     "people_of",
+    "preferences",
     "queue_for",
+    "read_suggestion",
     "recipients",
     "remove_default_tracking_item",
     "remove_tracking_item",
@@ -85,13 +129,19 @@ __all__ = [
     "rollout_pipeline",
     "send_invitation",
     "set_checklist_item",
+    "set_preferences",
     "set_stage",
     "set_tracking_item",
     "sge",
     "stage_refusal",
     "store_attachment",
+    "suggestions",
     "ticket_context",
     "transition",
+    "unread_count",
+    "update_article",
     "update_fields",
     "update_user",
+    "visible_article",
+    "vote",
 ]
