@@ -3,7 +3,7 @@
 Every message is stored in `InboundMail` with its raw bytes before anything else happens,
 so nothing is lost: what became of it is its status (accepted | refused) and reason. An
 oversize message keeps only its headers and the start of its body. The rules of who may do
-what are the services' own (`open_ticket`, `add_comment`), run in the sender's language.
+what are the services' own (`open_ticket`, `reply_by_mail`), run in the sender's language.
 """
 
 import email
@@ -198,13 +198,13 @@ def _act_as(sender, message, record, envelope_recipient) -> int:
         if not body and not files:
             raise Refused("respuesta vacía")
         try:
-            comment = services.add_comment(
-                sender, ticket_id, body or "(adjuntos)", files=files, source="mail"
-            )
+            # the requester's answer to "¿Se resolvió?" (or a reopening) takes the process's
+            # on_reply transition; any other reply is a comment
+            ticket = services.reply_by_mail(sender, ticket_id, body, files=files)
         except DomainError as exc:
             exc.message = f"respuesta a MESA-{ticket_id}: {exc.message}"
             raise
-        return comment.ticket_id
+        return ticket.id
     addresses = _addresses(message, envelope_recipient)
     queue = (
         Queue.select().where(db_lower(Queue.email).in_(addresses)).first() if addresses else None

@@ -28,6 +28,13 @@ GUARD_KINDS = {
     "not_requester": "Quien actúa no es quien solicitó (cuatro ojos)",
     "tracking_template_complete": "Todos los ítems de la plantilla de seguimiento están cumplidos",
     "children_closed": "Los tickets vinculados están cerrados",
+    "closed_within": "El ticket se cerró hace menos de N días (days; 15 si no se indica)",
+    "on_reply": "Quien solicitó la toma respondiendo por correo (su respuesta es el comentario)",
+}
+
+# what each guard kind reads besides `kind`, and the check of each value
+GUARD_PARAMS = {
+    "closed_within": {"days": lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0},
 }
 
 EFFECT_KINDS = {
@@ -259,6 +266,10 @@ def validate_definition(defn: dict, known_types: set[str] | None = None) -> list
             kind = guard if isinstance(guard, str) else guard.get("kind")
             if kind not in GUARD_KINDS:
                 err(where, f"condición desconocida {kind!r}")
+            elif isinstance(guard, dict):
+                _check_guard_params(guard, where, err)
+            if kind == "on_reply" and "requester" not in tr.get("roles", []):
+                err(where, "on_reply: la transición debe permitir al solicitante (requester)")
         for effect in tr.get("effects", []):
             kind = effect.get("kind") if isinstance(effect, dict) else None
             if kind not in EFFECT_KINDS:
@@ -283,6 +294,18 @@ def _check_params(effect: dict, where: str, err) -> None:
     allowed = {"kind", *EFFECT_PARAMS[effect["kind"]]}
     for key in sorted(set(effect) - allowed, key=str):
         err(where, f"{effect['kind']}: parámetro desconocido {key!r}")
+
+
+def _check_guard_params(guard: dict, where: str, err) -> None:
+    """A guard's settings are the ones its kind reads, each a value it can use."""
+    params = GUARD_PARAMS.get(guard["kind"], {})
+    for key, value in sorted(guard.items(), key=lambda kv: str(kv[0])):
+        if key == "kind":
+            continue
+        if key not in params:
+            err(where, f"{guard['kind']}: parámetro desconocido {key!r}")
+        elif not params[key](value):
+            err(where, f"{guard['kind']}: valor inválido para {key!r}")
 
 
 def _check_choices_en(field: dict, where: str, err) -> None:

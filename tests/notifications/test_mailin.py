@@ -113,6 +113,49 @@ def test_reply_without_reference_threads_by_in_reply_to(app):
     )
 
 
+def _answered_by_sge(interno) -> Ticket:
+    ticket = make_ticket(interno, title="No puedo firmar")
+    services.transition(user("focal"), ticket.id, "escalar", comment="Probamos otro equipo.")
+    escalation = Ticket.get(Ticket.parent == ticket.id)
+    services.transition(user("agq"), escalation.id, "resolver", comment="Certificado renovado.")
+    return Ticket.get_by_id(ticket.id)
+
+
+def test_the_requesters_reply_to_the_resolution_question_reopens_it(app):
+    interno = user("interno")
+    ticket = _answered_by_sge(interno)
+    asked = Outbox.get(
+        (Outbox.ticket == ticket.id)
+        & (Outbox.recipient == interno.email)
+        & (Outbox.event == "resolution_check")
+    )
+    body = "No, sigue fallando al firmar.\n\nEl lun, Mesa escribió:\n> ¿Se resolvió su consulta?"
+    record = receive(mail(interno.email, SGE_ADDRESS, f"RE: {asked.subject}", body))
+    assert record.status == ACCEPTED, record.reason
+    assert record.ticket_id == ticket.id
+    ticket = Ticket.get_by_id(ticket.id)
+    assert ticket.state == "en_atencion"  # "No se resolvió", the reply its comment
+    reply = Comment.select().where(Comment.ticket == ticket.id).order_by(Comment.id.desc()).get()
+    assert (reply.body, reply.source) == ("No, sigue fallando al firmar.", "mail")
+    (taken,) = [
+        e.data
+        for e in ticket.events
+        if e.kind == "transition" and e.data.get("name") == "no_resuelto"
+    ]
+    assert taken["comment"] == "No, sigue fallando al firmar."
+
+
+def test_a_first_level_reply_to_a_ticket_to_confirm_is_only_a_comment(app):
+    ticket = _answered_by_sge(user("interno"))
+    focal = user("focal")
+    record = receive(mail(focal.email, SGE_ADDRESS, f"RE: [{ticket.reference}]", "Le llamamos."))
+    assert record.status == ACCEPTED, record.reason
+    assert Ticket.get_by_id(ticket.id).state == "por_confirmar"
+    assert Comment.get(Comment.ticket == ticket.id, Comment.source == "mail").body == (
+        "Le llamamos."
+    )
+
+
 def test_reply_to_a_ticket_the_sender_cannot_see_is_refused(app):
     ticket = make_ticket(user("interno_b"))
     record = receive(

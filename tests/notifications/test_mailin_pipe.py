@@ -257,3 +257,50 @@ def test_oversize_mail_keeps_only_headers_and_the_first_kib(mesa):
     assert stored.startswith(headers)
     assert len(headers) < len(stored) <= len(headers) + 8 * 1024
     assert counts(mesa) == before
+
+
+def _set_state(mesa, ticket_id: int, state: str, category: str, closed_days_ago=None) -> None:
+    """Where the services would have taken the ticket (escalated, answered, maybe closed)."""
+    import datetime as dt
+
+    from ticketing.models import now
+
+    closed = now() - dt.timedelta(days=closed_days_ago) if closed_days_ago is not None else None
+    with mesa.models():
+        Ticket.update(state=state, state_category=category, closed_at=closed).where(
+            Ticket.id == ticket_id
+        ).execute()
+    mesa.ok("stats", "rebuild")  # written behind the services' back
+
+
+@pytest.mark.parametrize(
+    "state, category, closed_days_ago, after",
+    [
+        ("por_confirmar", "waiting", None, "en_atencion"),  # "No se resolvió"
+        ("resuelto", "done", 3, "en_atencion"),  # "Reabrir", within the window
+        ("resuelto", "done", 40, "resuelto"),  # too late: the reply stays a comment
+    ],
+)
+def test_the_requesters_reply_answers_whether_it_was_solved(
+    mesa, state, category, closed_days_ago, after
+):
+    ticket = accepted(mesa, mail("interno@minej.gob.ec", MINEJ_DESK, "Firma", "No firma"))
+    _set_state(mesa, ticket.id, state, category, closed_days_ago)
+    reply = mail(
+        "interno@minej.gob.ec",
+        MINEJ_DESK,
+        f"RE: [MESA-{ticket.id}] ¿Se resolvió su consulta? Firma",
+        "No, sigue sin firmar.",
+    )
+    assert accepted(mesa, reply).state == after
+    with mesa.models():
+        comment = Comment.select().where(Comment.ticket == ticket.id).order_by(Comment.id).get()
+        assert (comment.body, comment.source) == ("No, sigue sin firmar.", "mail")
+        taken = [
+            e.data["name"] for e in Ticket.get_by_id(ticket.id).events if e.kind == "transition"
+        ]
+    assert taken == (
+        {"por_confirmar": ["no_resuelto"], "resuelto": ["reabrir"]}[state]
+        if after == "en_atencion"
+        else []
+    )

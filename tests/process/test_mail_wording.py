@@ -62,6 +62,6 @@ def test_the_requester_is_asked_to_confirm_sges_answer(app):
     assert asked.subject == f"[{support.reference}] ¿Se resolvió su consulta? No puedo firmar"
     assert "Se renovó el certificado de firma." in asked.body
     assert f"http://mesa.test/ticket/{support.id}/" in asked.body
-    assert "«Reabrir»" in asked.body
+    assert "«Sí, se resolvió» o «No se resolvió»" in asked.body
     # the first level still hears it is back
     assert "returned" in _about(support, focal.email)

@@ -362,10 +362,11 @@ def test_whole_path_over_http(app, client, auth):
     transition(client, escalation.id, "analizar")
     transition(client, escalation.id, "resolver", comment="Se corrigió el permiso del área.")
     assert state(escalation.id) == "resuelto"
-    assert state(support.id) == "resuelto"
+    assert state(support.id) == "por_confirmar"
     sign_in(client, interno.email, INTERNO_PASSWORD)
     page = text_of(client.get(f"/ticket/{support.id}/"))
-    assert "Resuelto" in page and "Se corrigió el permiso del área." in page
+    assert "Por confirmar" in page and "Se corrigió el permiso del área." in page
+    assert "Sí, se resolvió" in page and "No se resolvió" in page
     assert mails_to(interno.email, "resolution_check")[-1].ticket_id == support.id
     sign_in(client, focal.email, FOCAL_PASSWORD)  # back in the first level's queue
     assert f"MESA-{support.id}<" in text_of(client.get("/cola/?view=all"))

@@ -379,7 +379,9 @@ def test_whole_path_from_oficio_to_resolved_escalation(app):
         agq, escalation.id, "resolver", comment="Se corrigió el permiso de reasignación del área."
     )
     support = Ticket.get_by_id(support.id)
-    assert (support.state, support.waiting_on_id) == ("resuelto", None)
+    # back in the first level, waiting for whoever asked to confirm the answer
+    assert (support.state, support.waiting_on_id) == ("por_confirmar", None)
+    assert support.state_category == "waiting" and support.closed_at is None
     assert support.queue_id == first_level.id
     answer = [c.body for c in visible_comments(interno, support)][-1]
     assert "permiso de reasignación" in answer  # the resolution, where the user reads it

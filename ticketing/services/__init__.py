@@ -84,7 +84,7 @@ from ticketing.services.tracking import (
     remove_tracking_item,
     set_tracking_item,
 )
-from ticketing.services.workflow import available_transitions, transition
+from ticketing.services.workflow import available_transitions, reply_by_mail, transition
 
 __all__ = [
     "SYSTEM",
@@ -125,6 +125,7 @@ __all__ = [
     "recipients",
     "remove_default_tracking_item",
     "remove_tracking_item",
+    "reply_by_mail",
     "role_allowed",
     "rollout_pipeline",
     "send_invitation",

@@ -5,12 +5,14 @@ kind is one function registered here with `@guard("kind")`; it must also be desc
 `ticketing.definitions.GUARD_KINDS` so the designer and the schema accept it.
 """
 
+import datetime as dt
 from collections.abc import Callable
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from ticketing.fields import is_blank
-from ticketing.models import ACTIVE_CATEGORIES, Ticket, TicketEvent, TrackingItem
+from ticketing.models import ACTIVE_CATEGORIES, Ticket, TicketEvent, TrackingItem, now
 from ticketing.services.common import SYSTEM, definition
 
 # kind → check(actor, ticket, settings, comment) returning why it refuses, or None
@@ -103,6 +105,32 @@ def _children_closed(actor, ticket, settings, comment) -> str | None:
         .exists()
     ):
         return _("Hay tickets vinculados abiertos.")
+    return None
+
+
+# the window of `closed_within` when a process names the kind without `days`
+DEFAULT_CLOSED_WITHIN_DAYS = 15
+
+
+@guard("closed_within")
+def _closed_within(actor, ticket, settings, comment) -> str | None:
+    days = settings.get("days", DEFAULT_CLOSED_WITHIN_DAYS)
+    if ticket.closed_at is None:
+        return None
+    limit = ticket.closed_at + dt.timedelta(days=days)
+    if now() <= limit:
+        return None
+    return _(
+        "El ticket se cerró hace más de %(days)d días: se podía hasta el %(limit)s. "
+        "Abra un ticket nuevo.",
+        days=days,
+        limit=format_date(limit, "long"),
+    )
+
+
+@guard("on_reply")
+def _on_reply(actor, ticket, settings, comment) -> str | None:
+    # a mark, not a condition: services.reply_by_mail takes the transition that carries it
     return None
 
 

@@ -6,6 +6,7 @@ from ticketing import search
 from ticketing.errors import Conflict, GuardFailed, NotFound, PermissionDenied
 from ticketing.models import ACTIVE_CATEGORIES, DONE, REJECTED, Comment, Ticket, now
 from ticketing.outbox import unit_of_work
+from ticketing.services.attachments import store_attachment
 from ticketing.services.common import (
     SYSTEM,
     add_history,
@@ -17,6 +18,7 @@ from ticketing.services.common import (
 from ticketing.services.effects import apply_effect
 from ticketing.services.guards import guard_failure, guard_kind
 from ticketing.services.notify import notify, one_mail_per_person
+from ticketing.services.tickets import add_comment
 
 
 def available_transitions(actor, ticket: Ticket, comment=None) -> list[dict]:
@@ -111,6 +113,38 @@ def apply_transition(actor, ticket, name, comment, expected_version, *, check_ro
             extra={"transition": tr["label"], "comment": comment},
             skip_told=True,
         )
+    return ticket
+
+
+def reply_by_mail(actor, ticket_id, body, files=()) -> Ticket:
+    """A reply by mail: from the requester, it takes the transition marked `on_reply` that the
+    ticket offers them now, with the reply as its comment; otherwise it is a plain comment."""
+    ticket = ticket_for(actor, ticket_id)
+    body = (body or "").strip()
+    marked = (
+        [
+            tr
+            for tr in available_transitions(actor, ticket, comment=body)
+            if tr["allowed"] and any(guard_kind(g) == "on_reply" for g in tr.get("guards", []))
+        ]
+        if body and actor is not SYSTEM and actor.id == ticket.requester_id
+        else []
+    )
+    if not marked:
+        # a reply of attachments alone still says so in the conversation
+        add_comment(actor, ticket.id, body or "(adjuntos)", files=files, source="mail")
+        return ticket
+    with unit_of_work():
+        apply_transition(actor, ticket, marked[0]["name"], body, None)
+        reply = (
+            Comment.select()
+            .where((Comment.ticket == ticket.id) & (Comment.author == actor.id))
+            .order_by(Comment.id.desc())
+            .first()
+        )
+        Comment.update(source="mail").where(Comment.id == reply.id).execute()
+        for upload in files:
+            store_attachment(ticket, upload, actor, comment=reply)
     return ticket
 
 
