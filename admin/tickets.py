@@ -15,16 +15,17 @@ from admin.base import FilterFormMixin, ListFilter, RoleView, ScopedModelView, b
 from admin.export import SafeCsvExportMixin
 from ticketing import paging, services
 from ticketing import search as full_text
-from ticketing.attachments import download_response
+from ticketing.attachments import download_response, inline_response, preview_kind
 from ticketing.definitions import ticket_definition
 from ticketing.errors import DomainError, TooLarge, ValidationFailed
 from ticketing.fields import (
     UploadedFile,
     build_form_class,
-    display_value,
     make_form,
     raw_from_form,
 )
+from ticketing.fields.display import display_html
+from ticketing.markup import render_comment
 from ticketing.models import (
     ACTIVE_CATEGORIES,
     AGENT_ROLES,
@@ -626,7 +627,7 @@ class TicketPageView(RoleView):
         defn = ticket_definition(ticket)
         people = services.people_for(defn, ticket.institution_id)
         fields = [
-            (f, display_value(f, ticket.fields.get(f["name"]), people)) for f in defn["fields"]
+            (f, display_html(f, ticket.fields.get(f["name"]), people)) for f in defn["fields"]
         ]
         is_open = ticket.state_category in ACTIVE_CATEGORIES
         checklist = [
@@ -639,6 +640,11 @@ class TicketPageView(RoleView):
         ]
         comments = list(visible_comments(current_user, ticket))
         attachments = list(visible_attachments(current_user, ticket))
+        previews = {a.id: preview_kind(a.content_type) for a in attachments}
+        by_comment: dict[int, list] = {}
+        for a in attachments:
+            if a.comment_id:
+                by_comment.setdefault(a.comment_id, []).append(a)
         events = list(visible_events(current_user, ticket))
         names = {
             u.id: u.full_name
@@ -669,10 +675,11 @@ class TicketPageView(RoleView):
             definition=defn,
             fields=fields,
             checklist=checklist,
-            comments=comments,
+            comments=[(c, render_comment(c.body), by_comment.get(c.id, [])) for c in comments],
             names=names,
             timeline=[(e, describe_event(e, defn)) for e in events],
             attachments=attachments,
+            previews=previews,
             linked=linked,
             transitions=transitions,
             state_label=state_label(ticket),
@@ -812,8 +819,8 @@ class TicketPageView(RoleView):
             ticket_type=ticket.type,
         )
 
-    @expose("/<int:ticket_id>/attachment/<int:attachment_id>")
-    def attachment(self, ticket_id, attachment_id):
+    def _attachment(self, ticket_id, attachment_id):
+        """The attachment with its bytes, found only among those the person may download."""
         ticket = self._ticket(ticket_id)
         from ticketing.models import Attachment, Blob
 
@@ -823,10 +830,24 @@ class TicketPageView(RoleView):
             .join(Blob)
             .where(Attachment.id == attachment_id)
             .first()
+            if bounded_id(attachment_id)
+            else None
         )
         if row is None:
             abort(404)
-        return download_response(row)
+        return row
+
+    @expose("/<int:ticket_id>/attachment/<int:attachment_id>")
+    def attachment(self, ticket_id, attachment_id):
+        return download_response(self._attachment(ticket_id, attachment_id))
+
+    @expose("/<int:ticket_id>/attachment/<int:attachment_id>/ver")
+    def attachment_inline(self, ticket_id, attachment_id):
+        """An image or a PDF shown in the browser; 404 for any other type (download it)."""
+        response = inline_response(self._attachment(ticket_id, attachment_id))
+        if response is None:
+            abort(404)
+        return response
 
 
 def escape_text(text):

@@ -16,6 +16,7 @@ from flask_mail import Connection, Mail
 from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
+from ticketing.markup import compact_html, render_comment
 from ticketing.models import NotificationTemplate
 
 log = logging.getLogger("mesa.mail")
@@ -107,12 +108,30 @@ def _compiled(source: str, html: bool):
     return (_html_env if html else _env).from_string(source)
 
 
+def html_context(context: dict) -> dict:
+    """The context of an HTML part: a comment as its sanitised Markdown, never as typed.
+
+    `comment` (and `comment_html`, whatever a row's context held under that name) is the
+    comment rendered by `ticketing.markup` and compacted, so it reads the same inside a
+    template's `white-space: pre-wrap`; every other value is escaped by the environment.
+    """
+    comment = context.get("comment")
+    if comment is None or comment == "":
+        return {**context, "comment_html": ""}
+    rendered = compact_html(render_comment(str(comment)))
+    return {**context, "comment": rendered, "comment_html": rendered}
+
+
 def render_parts(template, context: dict) -> tuple[str, str, str]:
-    """Subject, text and HTML of a template for a context (subject on one line)."""
+    """Subject, text and HTML of a template for a context (subject on one line).
+
+    The text part carries a comment as it was written (Markdown is readable as text);
+    the HTML part its sanitised HTML (`html_context`).
+    """
     context = {**context, "event": context.get("event", "")}
     subject = _compiled(template.subject, False).render(**context)
     text = _compiled(template.text, False).render(**context)
-    html = _compiled(template.html, True).render(**context) if template.html else ""
+    html = _compiled(template.html, True).render(**html_context(context)) if template.html else ""
     return one_line(subject), text, html
 
 

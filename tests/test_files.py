@@ -19,6 +19,7 @@ from werkzeug.test import encode_multipart
 
 from admin.export import neutralized
 from tests.conftest import make_ticket, text_of, user
+from ticketing import search
 from ticketing.attachments import safe_name
 from ticketing.models import Attachment, Blob, Comment, Ticket
 
@@ -250,6 +251,7 @@ def test_a_file_kept_before_these_checks_is_served_as_bytes_only(app, client, au
         blob=blob,
         uploaded_by=user("interno").id,
     )
+    search.index_ticket(Ticket.get_by_id(ticket.id))  # as the upload path would
     auth.login("interno")
     download = client.get(f"/ticket/{ticket.id}/attachment/{old.id}")
     assert download.status_code == 200

@@ -6,6 +6,11 @@ archives, and plain text (.txt, .csv, .log, ...) that decodes as UTF-8 or Window
 Refused: executables (MZ, ELF, Mach-O) and scripts, markup a browser would run (HTML,
 SVG, XML), and any file whose bytes contradict its extension (an `MZ` named `.pdf`).
 A text file is always served as `text/plain` (or `text/csv`), whatever it contains.
+
+Every download is `Content-Disposition: attachment`. Only a PNG, JPEG, GIF or WebP image
+and a PDF may also be shown inline (`inline_response`), and only when the bytes, looked at
+again as they are served, are that type: never from the name or the stored type alone.
+SVG, HTML and every other type stay download-only.
 """
 
 import io
@@ -72,6 +77,15 @@ SERVED_TYPES = (
     | set(ZIP_TYPES.values())
     | {f"{t}; charset={c}" for t in set(TEXT_TYPES.values()) for c in ("utf-8", "windows-1252")}
 )
+
+# what the ticket page may show inline: images as thumbnails, PDFs in the browser's viewer
+IMAGE_PREVIEWS = ("image/png", "image/jpeg", "image/gif", "image/webp")
+PDF_PREVIEW = "application/pdf"
+PREVIEW_TYPES = (*IMAGE_PREVIEWS, PDF_PREVIEW)
+# an inline file runs nothing, loads nothing, is framed by no page and is its own opaque
+# origin; Chromium's PDF viewer still shows a PDF opened under it (checked in Chromium),
+# whereas it refuses to run inside an <iframe sandbox>: the page links to PDFs instead
+INLINE_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 
 _EXECUTABLE_MAGIC = (
     b"MZ",  # DOS/Windows
@@ -206,24 +220,77 @@ def checked_upload(upload: UploadedFile, *, max_mb, extensions=None) -> Uploaded
     return UploadedFile(name, decided_type(name, data), data)
 
 
-def served_type(stored: str) -> str:
-    """The type a stored attachment is sent with: its decided type, else octet-stream."""
-    return stored if stored in SERVED_TYPES else "application/octet-stream"
+def served_type(stored: str, data: bytes | None = None) -> str:
+    """The type a stored attachment is sent with: its decided type, else octet-stream.
+
+    With `data`, a stored binary type (an image, a PDF...) the bytes do not show is sent
+    as octet-stream too: a row written with a claimed type never reaches a browser as one.
+    """
+    if stored not in SERVED_TYPES:
+        return "application/octet-stream"
+    if data is not None and stored in BINARY_TYPES and bytes_type(data) != stored:
+        return "application/octet-stream"
+    return stored
 
 
-def download_response(attachment):
-    """An attachment (with its blob loaded) as a download no browser renders or sniffs."""
-    content_type = served_type(attachment.content_type)
+def bytes_type(data: bytes) -> str | None:
+    """The binary type `data` shows (filetype), or None."""
+    kind = filetype.guess(data)
+    return kind.mime if kind is not None else None
+
+
+def preview_kind(content_type: str) -> str | None:
+    """'image' or 'pdf' when a stored type may be shown on the ticket page, else None.
+
+    From the type decided at upload, to choose a thumbnail or a link; the inline view
+    checks the bytes again before it shows anything.
+    """
+    if content_type in IMAGE_PREVIEWS:
+        return "image"
+    if content_type == PDF_PREVIEW:
+        return "pdf"
+    return None
+
+
+def inline_type(attachment) -> str | None:
+    """The type an attachment (blob loaded) is shown inline as, or None when it may not be.
+
+    Both its stored type and its bytes must be the same previewable type.
+    """
+    data = bytes(attachment.blob.data)
+    shown = bytes_type(data)
+    if shown in PREVIEW_TYPES and served_type(attachment.content_type, data) == shown:
+        return shown
+    return None
+
+
+def _file_response(attachment, content_type: str, *, inline: bool, policy: str):
     response = send_file(
         io.BytesIO(bytes(attachment.blob.data)),
         mimetype=content_type.split(";")[0],
-        as_attachment=True,  # RFC 5987 filename* for a non-ASCII name, ASCII fallback
+        as_attachment=not inline,  # RFC 5987 filename* for a non-ASCII name, ASCII fallback
         download_name=safe_name(attachment.filename),
         etag=attachment.blob.sha256,
         max_age=0,
     )
     response.headers["Content-Type"] = content_type  # with the charset the bytes were read in
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Content-Security-Policy"] = policy
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+def download_response(attachment):
+    """An attachment (with its blob loaded) as a download no browser renders or sniffs."""
+    content_type = served_type(attachment.content_type, bytes(attachment.blob.data))
+    return _file_response(
+        attachment, content_type, inline=False, policy="default-src 'none'; sandbox"
+    )
+
+
+def inline_response(attachment):
+    """A previewable attachment (blob loaded) shown in the browser, or None if it is not one."""
+    content_type = inline_type(attachment)
+    if content_type is None:
+        return None
+    return _file_response(attachment, content_type, inline=True, policy=INLINE_POLICY)

@@ -313,3 +313,46 @@ def test_reminder_runs_at_once_on_several_machines_send_nothing_twice(app, smtp)
     assert sum(counts) == len(rows) == 3 * 3
     assert len({(r.ticket_id, r.recipient) for r in rows}) == len(rows)
     assert len(smtp.messages) == len(rows)
+
+
+def test_a_comment_mail_carries_its_markdown_as_text_and_sanitised_html(app, smtp):
+    ticket = make_ticket(user("interno"))
+    body = (
+        "Revise la **bandeja de salida**:\n- firmar\n- enviar\n\n"
+        "[guía](https://www.gobiernoelectronico.gob.ec) "
+        '<script>alert(1)</script> <img src=x onerror="alert(2)"> [x](javascript:alert(3))'
+    )
+    services.add_comment(user("focal"), ticket.id, body)
+    [message] = [m for m in smtp.mailbox.to("interno@insta.ec") if "bandeja" in m["text"]]
+    # the text part: the Markdown as it was written
+    assert body.replace("\n", "\r\n") in message["text"]
+    html = message["message"].get_body(preferencelist=("html",)).get_content()
+    assert "<strong>bandeja de salida</strong>" in html
+    assert "<li>firmar</li>" in html
+    assert (
+        'href="https://www.gobiernoelectronico.gob.ec" rel="noopener noreferrer nofollow"' in html
+    )
+    assert "<script" not in html and "<img" not in html
+    assert 'href="javascript' not in html.lower()  # left as text, never a link
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as typed, inert
+
+
+def test_every_html_part_with_a_comment_gets_it_sanitised(app):
+    """A template the AGQ wrote with {{ comment }} (not comment_html) is safe too."""
+    hostile = "**hola** <script>alert(1)</script>"
+    out = preview(
+        "[{{ reference }}] x",
+        "{{ comment }}",
+        '<div style="white-space: pre-wrap">{{ comment }}</div>',
+        {"comment": hostile},
+    )
+    assert out["text"] == hostile
+    assert out["html"] == (
+        '<div style="white-space: pre-wrap"><p><strong>hola</strong> '
+        "&lt;script&gt;alert(1)&lt;/script&gt;</p></div>"
+    )
+    for event in ("comment_public", "comment_internal", "mention"):
+        template = find_template(event, "", "es")
+        assert "comment_html" in template.html
+        html = preview(template.subject, template.text, template.html, {"comment": hostile})["html"]
+        assert "<strong>hola</strong>" in html and "<script" not in html

@@ -2,8 +2,13 @@
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from ticketing.fields.base import choice_pairs
+from ticketing.markup import render_comment
+
+# kinds whose value people write at length: shown as safe Markdown on the ticket page
+MARKDOWN_KINDS = ("textarea",)
 
 
 def display_value(field: dict, value, people=None) -> str:
@@ -26,3 +31,10 @@ def display_value(field: dict, value, people=None) -> str:
     if kind == "datetime" and isinstance(value, str):
         return value.replace("T", " ")
     return str(value)
+
+
+def display_html(field: dict, value, people=None) -> Markup:
+    """A value as the ticket page shows it: a long text as safe Markdown, the rest escaped."""
+    if field["kind"] in MARKDOWN_KINDS and isinstance(value, str) and value.strip():
+        return render_comment(value)
+    return escape(display_value(field, value, people))
