@@ -514,4 +514,8 @@ class DesignerView(RoleView):
 
 def register(admin) -> None:
     """Mount the designer."""
-    admin.add_view(DesignerView(name=_l("Diseñador"), endpoint="designer", url="/disenador"))
+    from admin import SETTINGS
+
+    admin.add_view(
+        DesignerView(name=_l("Diseñador"), endpoint="designer", url="/disenador", category=SETTINGS)
+    )

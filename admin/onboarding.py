@@ -196,9 +196,20 @@ class TrackingView(RoleView):
 
 def register(admin) -> None:
     """Mount the rollout screens."""
-    admin.add_view(PipelineView(name=_l("Implantación"), endpoint="pipeline", url="/implantacion"))
+    from admin import INSTITUTIONS
+
     admin.add_view(
-        TrackingView(name=_l("Plantilla de seguimiento"), endpoint="tracking", url="/seguimiento")
+        PipelineView(
+            name=_l("Implantación"), endpoint="pipeline", url="/implantacion", category=INSTITUTIONS
+        )
+    )
+    admin.add_view(
+        TrackingView(
+            name=_l("Plantilla de seguimiento"),
+            endpoint="tracking",
+            url="/seguimiento",
+            category=INSTITUTIONS,
+        )
     )
     admin.add_view(
         InstitutionPageView(name=_l("Institución"), endpoint="institution", url="/institucion")

@@ -334,13 +334,15 @@ class MailTemplateView(ScopedModelView):
 
 def register(admin) -> None:
     """Mount the outbox, the inbound mail and the mail template editor."""
+    from admin import SETTINGS
+
     admin.add_view(
         OutboxView(
             Outbox,
             name=_l("Correo saliente"),
             endpoint="outbox",
             url="/correo-saliente",
-            category=_l("Correo"),
+            category=SETTINGS,
         )
     )
     admin.add_view(
@@ -349,7 +351,7 @@ def register(admin) -> None:
             name=_l("Correo entrante"),
             endpoint="inbound_mail",
             url="/correo-entrante",
-            category=_l("Correo"),
+            category=SETTINGS,
         )
     )
     admin.add_view(
@@ -358,6 +360,6 @@ def register(admin) -> None:
             name=_l("Plantillas de correo"),
             endpoint="mail_templates",
             url="/plantillas-correo",
-            category=_l("Correo"),
+            category=SETTINGS,
         )
     )

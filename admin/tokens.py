@@ -59,4 +59,8 @@ class TokenView(RoleView):
 
 def register(admin) -> None:
     """Mount Tokens de API for every signed-in person."""
-    admin.add_view(TokenView(name=_l("Tokens de API"), endpoint="api_tokens", url="/tokens"))
+    from admin import SETTINGS
+
+    admin.add_view(
+        TokenView(name=_l("Tokens de API"), endpoint="api_tokens", url="/tokens", category=SETTINGS)
+    )

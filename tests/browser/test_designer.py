@@ -22,6 +22,7 @@ def _row(page, name):
 
 def test_agq_designs_a_type_interno_opens_one_focal_closes_it_after_the_checklist(site):
     agq = site.page_as("agq")
+    agq.get_by_role("button", name="Configuración").click()  # the menu group
     agq.get_by_role("link", name="Diseñador").click()
     expect(agq.get_by_role("heading", level=1)).to_have_text("Diseñador de tipos de ticket")
     expect(agq.get_by_test_id("type-soporte")).to_be_visible()

@@ -146,6 +146,7 @@ def test_aiq_asks_for_production_agq_refused_until_plantilla_met_then_approves(s
     assert Ticket.get_by_id(ticket_id).state == "en_revision"
 
     # the pipeline shows MINTUR in "Paso a producción"; its page leads to the plantilla
+    agq.get_by_role("button", name="Instituciones").click()  # the menu group
     agq.get_by_role("link", name="Implantación").click()
     pipeline_row = agq.get_by_test_id("pipeline-row-MINTUR")
     expect(pipeline_row).to_contain_text("Paso a producción")
@@ -175,6 +176,7 @@ def test_aiq_asks_for_production_agq_refused_until_plantilla_met_then_approves(s
     screenshot(agq, "prod-08-ticket-aprobado")
 
     # the institution is in production, on its page and in the pipeline
+    agq.get_by_role("button", name="Instituciones").click()  # the menu group
     agq.get_by_role("link", name="Implantación").click()
     expect(agq.get_by_test_id("pipeline-row-MINTUR")).to_contain_text("Producción")
     expect(agq.get_by_test_id("pipeline-row-MINTUR")).not_to_contain_text("Paso a producción")
