@@ -118,4 +118,6 @@ def test_a_focal_user_links_an_article_in_a_reply(site):
     assert ticket.comments.count() == 0
     screenshot(focal, "kb-04-enlace-en-respuesta")
     focal.get_by_role("button", name="Comentar").click()
-    expect(focal.get_by_test_id("comment").last).to_contain_text(link)
+    # the comment shows the Markdown link as a link to the article
+    posted = focal.get_by_test_id("comment").last.get_by_role("link", name=target)
+    expect(posted).to_have_attribute("href", f"http://mesa.test/ayuda/{article.id}")

@@ -86,13 +86,14 @@ def test_internal_user_raises_focal_escalates_agq_resolves_requester_sees_it(sit
     expect(agq.get_by_test_id("ticket-state")).to_have_text("Resuelto")
     screenshot(agq, "06-escalamiento-resuelto")
 
-    # the requester sees the resolution in Mis tickets and on the ticket, not the note
+    # the requester sees the resolution in Mis tickets and on the ticket, not the note,
+    # waiting for them to confirm it
     interno.get_by_role("link", name="Mis tickets").click()
     row = interno.locator("tr", has=interno.get_by_role("link", name=reference))
-    expect(row).to_contain_text("Resuelto")
+    expect(row).to_contain_text("Por confirmar")
     screenshot(interno, "07-mis-tickets")
     interno.get_by_role("link", name=reference).click()
-    expect(interno.get_by_test_id("ticket-state")).to_have_text("Resuelto")
+    expect(interno.get_by_test_id("ticket-state")).to_have_text("Por confirmar")
     expect(interno.get_by_test_id("comment").last).to_contain_text("ya puede firmar")
     expect(interno.get_by_text("certificado caducado")).to_have_count(0)
     screenshot(interno, "08-ticket-resuelto-solicitante")
@@ -104,4 +105,4 @@ def test_internal_user_raises_focal_escalates_agq_resolves_requester_sees_it(sit
     )
     interno.get_by_role("button", name="Comentar").click()
     expect(interno.get_by_test_id("comment").last).to_contain_text("Gracias, ya firmé.")
-    expect(interno.get_by_role("link", name="firmado.pdf")).to_be_visible()
+    expect(interno.get_by_role("link", name="firmado.pdf", exact=True).first).to_be_visible()

@@ -53,7 +53,7 @@ def _each_row_sent_once(smtp) -> list[Outbox]:
     return rows
 
 
-def _recover(app, smtp, *, seconds: float = 30) -> None:
+def _recover(app, smtp, *, seconds: float = 90) -> None:
     """What production does after the blip, with no RQ scheduler: sweep, and a worker."""
     deadline = time.monotonic() + seconds
     while True:
