@@ -301,6 +301,13 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
     return position
 
 
+def _only_args(*known: str) -> None:
+    """Refuse a query parameter the operation does not read (a typo would be ignored)."""
+    unknown = {n: _("Parámetro desconocido.") for n in request.args if n not in known}
+    if unknown:
+        raise _bad(unknown)
+
+
 def _int_arg(name: str, low: int, high: int) -> int | None:
     text = request.args.get(name)
     if text is None or text == "":
@@ -330,10 +337,7 @@ def _since_arg() -> dt.datetime | None:
 @bp.get("/tickets")
 def list_tickets():
     user = actor()
-    known = {"queue", "state", "type", "institution", "updated_since", "cursor", "limit", "q"}
-    unknown = {n: _("Parámetro desconocido.") for n in request.args if n not in known}
-    if unknown:
-        raise _bad(unknown)
+    _only_args("queue", "state", "type", "institution", "updated_since", "cursor", "limit", "q")
     limit = _int_arg("limit", 1, PAGE_MAX) or PAGE_DEFAULT
     query = with_list_relations(visible_tickets(user))
     level = _int_arg("queue", 1, 2)
@@ -380,10 +384,7 @@ def _date_arg(name: str) -> dt.date | None:
 @bp.get("/search")
 def search_everything():
     user = actor()
-    known = {"q", "type", "state", "institution", "requester", "desde", "hasta", "page"}
-    unknown = {n: _("Parámetro desconocido.") for n in request.args if n not in known}
-    if unknown:
-        raise _bad(unknown)
+    _only_args("q", "type", "state", "institution", "requester", "desde", "hasta", "page")
     filters = {
         "type": request.args.get("type"),
         "state": request.args.get("state"),

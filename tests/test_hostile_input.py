@@ -11,6 +11,7 @@ role may see; a route whose arguments have no case fails the test, so a new rout
 """
 
 import json
+import re
 import secrets
 import traceback
 from html.parser import HTMLParser
@@ -93,6 +94,18 @@ API_FIELDS = (
     "scheduled_at",
 )
 API_QUERY = ("limit", "cursor", "queue", "institution", "state", "type", "updated_since")
+
+
+def _documented_query(rule) -> tuple[str, ...]:
+    """The query parameters OpenAPI documents for an API GET route: every one is probed
+    (an undocumented name would only earn the 400 for unknown parameters)."""
+    from api.openapi import spec
+
+    path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
+    operation = spec()["paths"].get(path, {}).get("get", {})
+    return tuple(p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
+
+
 ERROR_MARKS = ("alert-danger", "is-invalid", "invalid-feedback")
 
 
@@ -457,7 +470,8 @@ class Sweep:
         if value == DEEP:
             value_json = json.loads("[" * 900 + "]" * 900)
         if method == "GET":
-            query = _encode([(n, value) for n in API_QUERY]).decode()
+            names = _documented_query(rule) or API_QUERY
+            query = _encode([(n, value) for n in names]).decode()
             return self.client.get(f"{url}?{query}", headers=self.headers)
         body = json.dumps({n: value_json for n in API_FIELDS})
         return self.client.open(
