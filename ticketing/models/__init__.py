@@ -10,6 +10,10 @@ Where each part lives:
     knowledge     knowledge-base articles, their history, votes and deflections
     search        the documents full-text search reads
     inbox         in-app notices (the bell) and who wants which event by mail
+    idempotency   the API's remembered Idempotency-Key answers
+    replies       canned replies (respuestas predefinidas)
+    calendars     business calendars of the queues: hours, days off, working days
+    webhooks      SGE's webhook endpoints and each event's signed delivery to them
 """
 
 from ticketing.models.base import (
@@ -34,6 +38,8 @@ from ticketing.models.base import (
     BaseModel,
     now,
 )
+from ticketing.models.calendars import BusinessCalendar, CalendarDay
+from ticketing.models.idempotency import IdempotencyKey
 from ticketing.models.inbox import Notice, NoticePreference
 from ticketing.models.knowledge import (
     ARTICLE_STATUSES,
@@ -55,6 +61,7 @@ from ticketing.models.people import (
     User,
     UserSession,
 )
+from ticketing.models.replies import CannedReply
 from ticketing.models.rollout import DefaultTrackingItem, TrackingItem
 from ticketing.models.search import SearchDoc
 from ticketing.models.stats import TicketCount, TicketWeek
@@ -67,6 +74,7 @@ from ticketing.models.ticket_types import (
     TransitionDef,
 )
 from ticketing.models.tickets import Attachment, Blob, Comment, Ticket, TicketEvent
+from ticketing.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 # in dependency order: create_tables and the migrations rely on it
 MODELS = [
@@ -102,9 +110,21 @@ MODELS = [
     SearchDoc,
     Notice,
     NoticePreference,
+    CannedReply,
+    WebhookEndpoint,
+    WebhookDelivery,
+    IdempotencyKey,
+    BusinessCalendar,
+    CalendarDay,
 ]
 
 __all__ = [
+    "BusinessCalendar",
+    "CalendarDay",
+    "IdempotencyKey",
+    "CannedReply",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "ARTICLE_STATUSES",
     "Article",
     "ArticleEvent",
