@@ -165,6 +165,49 @@ def load_articles(path: Path | None = None) -> int:
     return added
 
 
+def _replies_schema():
+    from ticketing.process_io import TEXT, Keys, ListOf
+
+    reply = Keys(
+        {"name": TEXT, "body": TEXT, "types": ListOf(TEXT), "transition": TEXT},
+        required=("name", "body"),
+    )
+    return Keys({"replies": ListOf(reply)}, required=("replies",))
+
+
+def load_replies(path: Path | None = None) -> int:
+    """SGE's canned replies from the seed file, each only when no SGE reply of that name
+    exists (an edited one is left alone); returns how many were added."""
+    from seeds import SEEDS_DIR
+    from ticketing.models import CannedReply
+    from ticketing.outbox import unit_of_work
+    from ticketing.process_io import ImportErrors, check_schema, parse
+    from ticketing.services.replies import clean_reply
+
+    data = parse((path or SEEDS_DIR / "replies.yaml").read_text(encoding="utf-8"))
+    errors = check_schema(data, _replies_schema())
+    if errors:
+        raise ImportErrors(errors)
+    added = 0
+    with unit_of_work():
+        for entry in data["replies"]:
+            values = clean_reply(
+                {
+                    "name": entry["name"],
+                    "body": entry["body"],
+                    "type_slugs": entry.get("types") or [],
+                    "transition": entry.get("transition") or "",
+                }
+            )
+            exists = CannedReply.select().where(
+                (CannedReply.name == values["name"]) & CannedReply.institution.is_null()
+            )
+            if not exists.exists():
+                CannedReply.create(**values, institution=None)
+                added += 1
+    return added
+
+
 def seed() -> dict:
     """SGE, its queue, the Quipux process, its mail templates and SGE's first articles;
     running it again changes nothing."""
@@ -174,6 +217,7 @@ def seed() -> dict:
     counts = load_process()
     counts["notification_templates"] += load_process(NOTIFICATIONS_FILE)["notification_templates"]
     counts["articles"] = load_articles()
+    counts["replies"] = load_replies()
     return counts
 
 

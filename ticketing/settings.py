@@ -65,6 +65,13 @@ SETTINGS: dict[str, tuple[object, str]] = {
         5,
         "Retry-After of the 503 answered when a request loses its database connection",
     ),
+    "WEBHOOK_ALLOW_HTTP": (
+        False,
+        "deliver webhooks to http://127.0.0.1 / http://[::1] too (tests); otherwise https only",
+    ),
+    "WEBHOOK_TIMEOUT": (5, "seconds a webhook receiver has to answer before the attempt fails"),
+    "WEBHOOK_MAX_ATTEMPTS": (8, "delivery attempts before a webhook delivery is marked failed"),
+    "IDEMPOTENCY_KEY_HOURS": (24, "hours an API Idempotency-Key is remembered with its answer"),
 }
 
 

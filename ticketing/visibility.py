@@ -207,3 +207,49 @@ def editable_articles(user):
     if user.role in (FOCAL, AIQ):
         return query.where(Article.institution == user.institution_id)
     return query.where(Article.id.is_null())
+
+
+def visible_replies(user):
+    """Canned replies `user` may use: SGE's (no institution) for everyone who answers
+    tickets, and an AIQ's or focal user's own institution's; nobody else any."""
+    from ticketing.models import CannedReply
+
+    query = CannedReply.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(CannedReply.id.is_null())
+    if user.role == AGQ:
+        return query.where(CannedReply.institution.is_null())
+    if user.role in (FOCAL, AIQ):
+        return query.where(
+            CannedReply.institution.is_null() | (CannedReply.institution == user.institution_id)
+        )
+    return query.where(CannedReply.id.is_null())
+
+
+def editable_replies(user):
+    """Canned replies `user` may write: the AGQ SGE's, an AIQ their institution's."""
+    from ticketing.models import CannedReply
+
+    query = CannedReply.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(CannedReply.id.is_null())
+    if user.role == AGQ:
+        return query.where(CannedReply.institution.is_null())
+    if user.role == AIQ:
+        return query.where(CannedReply.institution == user.institution_id)
+    return query.where(CannedReply.id.is_null())
+
+
+def editable_queues(user):
+    """Queues whose business calendar `user` may edit: the AGQ SGE's and every
+    institution's (SGE sets them up), an AIQ their own institution's; nobody else any."""
+    from ticketing.models import Queue
+
+    query = Queue.select()
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return query.where(Queue.id.is_null())
+    if user.role == AGQ:
+        return query
+    if user.role == AIQ:
+        return query.where(Queue.institution == user.institution_id)
+    return query.where(Queue.id.is_null())

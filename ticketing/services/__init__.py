@@ -18,10 +18,21 @@ Where each concept lives:
     people       users and invitations
     inbox        the bell: a person's notices, marking them read, mail preferences
     knowledge    knowledge-base articles, their votes, suggestions and deflections
+    replies      canned replies: writing them, filling one from a ticket
+    bulk         one change to several tickets of a queue, row by row
+    calendars    the queues' business calendars: hours, time zone, declared days
 """
 
 from ticketing.definitions import current_version
 from ticketing.services.attachments import store_attachment
+from ticketing.services.bulk import bulk_action
+from ticketing.services.calendars import (
+    calendar_of,
+    declare_day,
+    remove_day,
+    set_calendar,
+    work_calendar,
+)
 from ticketing.services.checklist import set_checklist_item
 from ticketing.services.common import (
     SYSTEM,
@@ -61,12 +72,21 @@ from ticketing.services.knowledge import (
 )
 from ticketing.services.notify import recipients, ticket_context
 from ticketing.services.people import create_user, send_invitation, update_user
+from ticketing.services.replies import (
+    create_reply,
+    editable_reply,
+    may_write_replies,
+    offered_replies,
+    replies_for,
+    update_reply,
+)
 from ticketing.services.rollout import (
     create_institution,
     institution_overview,
     rollout_pipeline,
     set_stage,
     stage_refusal,
+    update_institution,
 )
 from ticketing.services.tickets import (
     add_comment,
@@ -84,9 +104,28 @@ from ticketing.services.tracking import (
     remove_tracking_item,
     set_tracking_item,
 )
-from ticketing.services.workflow import available_transitions, reply_by_mail, transition
+from ticketing.services.workflow import (
+    answer_and_transition,
+    available_transitions,
+    reply_by_mail,
+    transition,
+)
 
 __all__ = [
+    "update_institution",
+    "work_calendar",
+    "set_calendar",
+    "remove_day",
+    "declare_day",
+    "calendar_of",
+    "bulk_action",
+    "update_reply",
+    "replies_for",
+    "offered_replies",
+    "may_write_replies",
+    "editable_reply",
+    "create_reply",
+    "answer_and_transition",
     "SYSTEM",
     "add_comment",
     "add_default_tracking_item",

@@ -16,25 +16,44 @@ from ticketing.services.common import (
     save_ticket,
     ticket_for,
 )
-from ticketing.services.notify import notify
+from ticketing.services.notify import notify, one_mail_per_person
 
 SCHEDULE_FIELD = {"name": "scheduled_at", "label": "Fecha", "kind": "datetime", "required": True}
+BATCH_MAX = 100  # items one request may change; a checklist has a handful
 
 
 def set_checklist_item(
     actor, ticket_id, key, done: bool, *, comment=None, attachment=None, scheduled_at=None
 ):
     """Tick or untick a checklist item (with its evidence), or set its date."""
-    ticket = ticket_for(actor, ticket_id)
-    defn = definition(ticket)
+    change = {
+        "item": key,
+        "done": done,
+        "comment": comment,
+        "attachment": attachment,
+        "scheduled_at": scheduled_at,
+    }
+    return set_checklist_items(actor, ticket_id, [change])
+
+
+def _checked(actor, ticket, defn, change: dict, seen: set) -> dict:
+    """One requested change, validated: the item's definition and clean values."""
+    key = change.get("item")
     item = next((i for i in defn["checklist"] if i["key"] == key), None)
     if item is None:
         raise NotFound(_("Ese ítem no está en la lista de verificación."))
+    if key in seen:
+        message = _("Cada ítem puede aparecer una sola vez.")
+        raise ValidationFailed(message, fields={key: message})
+    seen.add(key)
     if not role_allowed(actor, ticket, item.get("roles") or []):
         raise PermissionDenied(_("Su rol no puede marcar este ítem."))
     if ticket.state_category not in ACTIVE_CATEGORIES:
         raise Conflict(_("El ticket está cerrado."))
-    comment = (comment or "").strip()
+    done = bool(change.get("done"))
+    comment = (change.get("comment") or "").strip()
+    attachment = change.get("attachment")
+    scheduled_at = change.get("scheduled_at")
     if done and item.get("evidence") == "comment" and not comment:
         raise ValidationFailed(
             _("Este ítem requiere un comentario como evidencia."),
@@ -52,47 +71,71 @@ def set_checklist_item(
             scheduled_at = clean_value(SCHEDULE_FIELD, scheduled_at)
         except FieldError as exc:
             raise ValidationFailed(exc.message, fields={"scheduled_at": exc.message}) from None
-    with unit_of_work():
-        state = dict(ticket.checklist.get(key) or {})
-        before = bool(state.get("done"))
-        state["done"] = bool(done)
-        state["by"] = actor.id if actor is not SYSTEM else None
-        state["by_name"] = actor.full_name if actor is not SYSTEM else "Mesa"
-        state["at"] = now().isoformat()
-        if comment:
-            state["comment"] = comment
-        if attachment is not None:
-            stored = store_attachment(ticket, attachment, actor, checklist_key=key)
-            state["attachment_id"] = stored.id
-            state["filename"] = stored.filename
-            search.index_ticket(ticket)
-        schedule_changed = False
-        if scheduled_at is not None:
-            schedule_changed = state.get("scheduled_at") != scheduled_at
-            state["scheduled_at"] = scheduled_at
+    return {
+        "key": key,
+        "item": item,
+        "done": done,
+        "comment": comment,
+        "attachment": attachment,
+        "scheduled_at": scheduled_at,
+    }
+
+
+def set_checklist_items(actor, ticket_id, changes: list[dict], *, expected_version=None):
+    """Several checklist changes at once: all or none, in one transaction.
+
+    Each change is a dict with `item` (the key), `done`, and optionally `comment`,
+    `attachment` and `scheduled_at`, as `set_checklist_item` takes them. Every change
+    gets its own history row; people are told once: one "course dates" mail with the
+    whole schedule however many dates changed, and one mail per person in all.
+    """
+    ticket = ticket_for(actor, ticket_id)
+    defn = definition(ticket)
+    if not changes:
+        message = _("Indique al menos un ítem.")
+        raise ValidationFailed(message, fields={"items": message})
+    if len(changes) > BATCH_MAX:
+        message = _("Máximo %(n)s ítems por solicitud.", n=BATCH_MAX)
+        raise ValidationFailed(message, fields={"items": message})
+    seen: set = set()
+    checked = [_checked(actor, ticket, defn, change, seen) for change in changes]
+    with unit_of_work(), one_mail_per_person():
         checklist = dict(ticket.checklist)
-        checklist[key] = state
-        save_ticket(ticket, None, checklist=checklist)
-        if before != bool(done):
-            add_history(
-                ticket,
-                actor,
-                "checklist",
-                {
-                    "item": key,
-                    "label": item["label"],
-                    "from": before,
-                    "to": bool(done),
-                    "comment": comment,
-                },
-            )
+        history = []
+        schedule_changed = False
+        indexed = False
+        for change in checked:
+            key, item = change["key"], change["item"]
+            state = dict(checklist.get(key) or {})
+            before = bool(state.get("done"))
+            state["done"] = change["done"]
+            state["by"] = actor.id if actor is not SYSTEM else None
+            state["by_name"] = actor.full_name if actor is not SYSTEM else "Mesa"
+            state["at"] = now().isoformat()
+            if change["comment"]:
+                state["comment"] = change["comment"]
+            if change["attachment"] is not None:
+                stored = store_attachment(ticket, change["attachment"], actor, checklist_key=key)
+                state["attachment_id"] = stored.id
+                state["filename"] = stored.filename
+                indexed = True
+            if before != change["done"]:
+                data = {"item": key, "label": item["label"], "from": before}
+                data.update(to=change["done"], comment=change["comment"])
+                history.append(("checklist", data))
+            if change["scheduled_at"] is not None:
+                if state.get("scheduled_at") != change["scheduled_at"]:
+                    schedule_changed = True
+                    data = {"item": key, "label": item["label"], "at": change["scheduled_at"]}
+                    history.append(("scheduled", data))
+                state["scheduled_at"] = change["scheduled_at"]
+            checklist[key] = state
+        save_ticket(ticket, expected_version, checklist=checklist)
+        if indexed:
+            search.index_ticket(ticket)
+        for kind, data in history:
+            add_history(ticket, actor, kind, data)
         if schedule_changed:
-            add_history(
-                ticket,
-                actor,
-                "scheduled",
-                {"item": key, "label": item["label"], "at": state["scheduled_at"]},
-            )
             schedule = [
                 {
                     "label": i["label"],
@@ -108,5 +151,6 @@ def set_checklist_item(
                 ["requester", "aiq"],
                 actor,
                 extra={"schedule": schedule},
+                skip_told=True,
             )
     return ticket

@@ -1,5 +1,6 @@
 """Who is told what: the people a ticket's event reaches, as a notice in the app (the bell)
-and, unless they turned that event's mail off, as mail (an outbox row)."""
+and, unless they turned that event's mail off, as mail (an outbox row). SGE's webhook
+endpoints hear of the same events (`ticketing.services.webhooks`)."""
 
 import contextlib
 import contextvars
@@ -19,6 +20,7 @@ from ticketing.models import (
 )
 from ticketing.outbox import queue_mail
 from ticketing.services.common import SYSTEM, definition
+from ticketing.services.webhooks import record_ticket_event
 from ticketing.urls import public_url
 
 
@@ -141,7 +143,9 @@ def notify(event, ticket, roles, actor=None, *, public=True, extra=None, skip_to
     """
     exclude = actor.id if actor not in (SYSTEM, None) else None
     people = recipients(ticket, roles, public=public, exclude=exclude)
-    tell(event, ticket, people, actor, public=public, extra=extra, skip_told=skip_told)
+    # SGE's systems hear of the event even when no person is mailed
+    record_ticket_event(event, ticket, actor, public=public, extra=extra)
+    _tell(event, ticket, people, actor, public=public, extra=extra, skip_told=skip_told)
 
 
 def tell(event, ticket, people, actor=None, *, public=True, extra=None, skip_told=False):
@@ -149,6 +153,13 @@ def tell(event, ticket, people, actor=None, *, public=True, extra=None, skip_tol
     person turned this event's mail off. The actor, people outside the ticket's
     institution or SGE and, for an internal event, its requester and internal users are
     left out whoever the caller named."""
+    chosen = _tell(event, ticket, people, actor, public=public, extra=extra, skip_told=skip_told)
+    if chosen:  # SGE's systems hear of an event told to someone
+        record_ticket_event(event, ticket, actor, public=public, extra=extra)
+
+
+def _tell(event, ticket, people, actor, *, public, extra, skip_told) -> list[User]:
+    """Write the notices and mail of `tell`; returns the people told."""
     exclude = actor.id if actor not in (SYSTEM, None) else None
     told = _told.get()
     chosen = []
@@ -161,7 +172,7 @@ def tell(event, ticket, people, actor=None, *, public=True, extra=None, skip_tol
             told.add((ticket.id, user.id))
         chosen.append(user)
     if not chosen:
-        return
+        return chosen
     context = ticket_context(ticket, actor, **(extra or {}))
     slug = definition(ticket)["slug"]
     no_mail = _mail_turned_off(event, chosen)
@@ -186,6 +197,7 @@ def tell(event, ticket, people, actor=None, *, public=True, extra=None, skip_tol
     for user in chosen:
         if user.id not in no_mail:
             queue_mail(event, user, ticket=ticket, context=context, template_type=slug)
+    return chosen
 
 
 WHAT_MAX = 200  # characters of a comment a notice repeats; the ticket has the rest

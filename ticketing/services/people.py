@@ -156,6 +156,8 @@ def update_user(actor, user_id, changes: dict) -> User:
         errors["role"] = _("Los AGQ pertenecen a SGE.")
     if errors:
         raise ValidationFailed(_("Revise los campos marcados."), fields=errors)
+    if not values:  # nothing to change (an empty edit): nothing to write
+        return user
     with unit_of_work():
         try:
             User.update(**values).where(User.id == user.id).execute()
@@ -172,3 +174,28 @@ def update_user(actor, user_id, changes: dict) -> User:
 
             revoke_all(user)
     return User.get_by_id(user.id)
+
+
+def resend_invitation(actor, user_id) -> User:
+    """Mail again the link to set a password, to someone who has not set one yet.
+
+    Whoever may edit the person may: the AGQ anyone, the AIQ internal and focal users of
+    its institution.
+    """
+    from ticketing.visibility import visible_users
+
+    user = visible_users(actor).where(User.id == user_id).first() if actor is not SYSTEM else None
+    if user is None:
+        raise NotFound(_("Esa persona no existe o no está a su alcance."))
+    if actor.role == AIQ:
+        if user.role not in (INTERNO, FOCAL):
+            raise PermissionDenied(_("El AIQ solo gestiona usuarios internos y focales."))
+    elif actor.role != AGQ:
+        raise PermissionDenied(_("No puede invitar personas."))
+    if not user.active:
+        raise Conflict(_("La cuenta está desactivada."))
+    if user.password_hash:
+        raise Conflict(_("Esa persona ya fijó su contraseña."))
+    with unit_of_work():
+        send_invitation(user)
+    return user

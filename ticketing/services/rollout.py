@@ -277,3 +277,35 @@ def institution_overview(actor, institution_id) -> dict:
             .order_by(TrackingItem.order, TrackingItem.id)
         ),
     }
+
+
+INSTITUTION_EDITABLE = {"name": 255, "phone": 64, "address": 255}  # field → max length
+
+
+def update_institution(actor, institution_id, changes: dict) -> Institution:
+    """The AGQ corrects an institution's name, phone or address (RUC and sigla stay)."""
+    if actor is not SYSTEM and actor.role != AGQ:
+        if visible_institutions(actor).where(Institution.id == institution_id).exists():
+            raise PermissionDenied(_("Solo el AGQ edita los datos de una institución."))
+        raise NotFound(_("La institución no existe o no está a su alcance."))
+    institution = Institution.get_or_none(Institution.id == institution_id)
+    if institution is None:
+        raise NotFound(_("La institución no existe o no está a su alcance."))
+    errors, values = {}, {}
+    for name, value in changes.items():
+        if name not in INSTITUTION_EDITABLE:
+            errors[name] = _("Este dato no se edita.")
+            continue
+        value = (value or "").strip()
+        if name == "name" and not value:
+            errors[name] = _("Este campo es obligatorio.")
+        elif len(value) > INSTITUTION_EDITABLE[name]:
+            errors[name] = _("Máximo %(n)s caracteres.", n=INSTITUTION_EDITABLE[name])
+        else:
+            values[name] = value
+    if errors:
+        raise ValidationFailed(_("Revise los campos marcados."), fields=errors)
+    if values:
+        with unit_of_work():
+            Institution.update(**values).where(Institution.id == institution.id).execute()
+    return Institution.get_by_id(institution.id)

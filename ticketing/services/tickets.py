@@ -200,7 +200,8 @@ def _is_blank_name(defn: dict, name: str, raw: dict) -> bool:
 
 
 def update_fields(actor, ticket_id, raw_fields: dict, expected_version: int, title=None):
-    """Change some field values, refusing a stale edit."""
+    """Change some field values (and the title) in one transaction, refusing a stale edit;
+    each changed value gets its own history row."""
     ticket = ticket_for(actor, ticket_id)
     if not (
         is_agent(actor, ticket)
@@ -240,8 +241,8 @@ def update_fields(actor, ticket_id, raw_fields: dict, expected_version: int, tit
             changes["title"] = {"from": ticket.title, "to": title.strip()}
             updates["title"] = title.strip()
         save_ticket(ticket, expected_version, **updates)
-        if changes:
-            add_history(ticket, actor, "fields_changed", {"changes": changes})
+        for name, change in changes.items():
+            add_history(ticket, actor, "fields_changed", {"changes": {name: change}})
     return ticket
 
 

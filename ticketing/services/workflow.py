@@ -3,7 +3,7 @@
 from flask_babel import gettext as _
 
 from ticketing import search
-from ticketing.errors import Conflict, GuardFailed, NotFound, PermissionDenied
+from ticketing.errors import Conflict, GuardFailed, NotFound, PermissionDenied, ValidationFailed
 from ticketing.models import ACTIVE_CATEGORIES, DONE, REJECTED, Comment, Ticket, now
 from ticketing.outbox import unit_of_work
 from ticketing.services.attachments import store_attachment
@@ -134,17 +134,42 @@ def reply_by_mail(actor, ticket_id, body, files=()) -> Ticket:
         # a reply of attachments alone still says so in the conversation
         add_comment(actor, ticket.id, body or "(adjuntos)", files=files, source="mail")
         return ticket
+    return _answer_and_take(actor, ticket, marked[0]["name"], body, files, None, source="mail")
+
+
+def answer_and_transition(
+    actor, ticket_id, name, body, *, files=(), internal=False, expected_version=None, source="web"
+) -> Ticket:
+    """Answer and take a transition in one step ("responder y resolver"): the answer is the
+    transition's comment, so its guards see it and its mail carries it; files go with it.
+    The answer is public: a transition is never taken with an internal note."""
+    ticket = ticket_for(actor, ticket_id)
+    if internal:
+        message = _("Una nota interna no cambia el estado: quite la acción o la marca de nota.")
+        raise ValidationFailed(message, fields={"internal": message})
+    return _answer_and_take(actor, ticket, name, body, files, expected_version, source=source)
+
+
+def _answer_and_take(actor, ticket, name, body, files, expected_version, *, source):
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed(
+            _("Escriba un comentario."), fields={"body": _("Escriba un comentario.")}
+        )
     with unit_of_work():
-        apply_transition(actor, ticket, marked[0]["name"], body, None)
-        reply = (
+        apply_transition(actor, ticket, name, body, expected_version)
+        answer = (
             Comment.select()
             .where((Comment.ticket == ticket.id) & (Comment.author == actor.id))
             .order_by(Comment.id.desc())
             .first()
         )
-        Comment.update(source="mail").where(Comment.id == reply.id).execute()
+        if source != "web":
+            Comment.update(source=source).where(Comment.id == answer.id).execute()
         for upload in files:
-            store_attachment(ticket, upload, actor, comment=reply)
+            store_attachment(ticket, upload, actor, comment=answer)
+        if files:
+            search.index_ticket(ticket)
     return ticket
 
 
