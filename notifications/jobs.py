@@ -196,9 +196,15 @@ def deliver_batch_job(outbox_ids: list[int]) -> dict[str, int]:
 
 
 def sweep_job() -> int:
-    """RQ entry point of the periodic sweeper."""
+    """RQ entry point of the periodic sweeper: mail left behind, then webhook deliveries due."""
+    from notifications.webhooks import sweep_webhooks
+
     with job_context():
-        return sweep()
+        try:
+            swept = sweep()
+        finally:  # a failing mail sweep holds back no webhook
+            swept_webhooks = sweep_webhooks()
+        return swept + swept_webhooks
 
 
 def _lease() -> dt.timedelta:

@@ -13,10 +13,11 @@ from admin import init_admin
 from mailgate import cli as mailgate_cli
 from notifications.dispatch import dispatch
 from notifications.mailer import mail
+from notifications.webhooks import dispatch_webhooks
 from ticketing import cli
 from ticketing import db as database
 from ticketing.i18n import LOCALES, select_locale
-from ticketing.outbox import DISPATCH
+from ticketing.outbox import DISPATCH, WEBHOOK_DISPATCH
 from ticketing.settings import SETTINGS, defaults
 from ticketing.web import auth, input_guard, security_headers, unavailable
 from ticketing.web.extensions import babel, csrf, login_manager
@@ -113,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     mail.init_app(app)
     app.extensions[DISPATCH] = dispatch  # the domain's outbox rows, delivered after commit
+    app.extensions[WEBHOOK_DISPATCH] = dispatch_webhooks  # and its webhook deliveries
 
     app.register_blueprint(auth.bp)
     cli.register(app)

@@ -161,10 +161,14 @@ def register(app: Flask) -> None:
     @outbox.command("sweep")
     @connected
     def outbox_sweep():
-        """Re-enqueue (or, without Redis, send) mail left pending past the delay."""
+        """Re-enqueue (or, without Redis, send) mail left pending past the delay, and the
+        webhook deliveries that are due (a retry's time has come, or a deliverer died)."""
         from notifications.jobs import sweep
+        from notifications.webhooks import sweep_webhooks
 
-        click.echo(f"swept: {sweep()}")
+        swept = sweep()
+        webhooks = sweep_webhooks()
+        click.echo(f"swept: {swept}" + (f" (webhook deliveries: {webhooks})" if webhooks else ""))
 
     app.cli.add_command(outbox)
 
