@@ -13,6 +13,9 @@ EXTRA_MODULES = (
     "admin.security",  # menu link to Seguridad de la cuenta
     "admin.search",  # Buscar (the menu's search box)
     "admin.inbox",  # Avisos: the bell, the person's notices, mail preferences
+    "admin.replies",  # Respuestas predefinidas (canned replies)
+    "admin.webhooks",  # webhooks: endpoints and their deliveries
+    "admin.calendars",  # Calendarios: business hours and days off of each queue
 )
 
 

@@ -48,6 +48,16 @@ class InstitutionView(FilterFormMixin, ScopedModelView):
     def get_query(self):
         return self.apply_filters(self.scope())
 
+    def update_model(self, form, model):
+        """The edit goes through the service (the AGQ only; RUC and sigla never change)."""
+        changes = {name: form[name].data for name in self.form_columns}
+        try:
+            services.update_institution(current_user, model.id, changes)
+        except DomainError as exc:
+            _show_errors(form, exc)
+            return False
+        return True
+
     def list_filters(self):
         return [
             ListFilter(

@@ -43,6 +43,8 @@ from ticketing.models import (
     now,
 )
 from ticketing.models.stats import NO_ASSIGNEE, TicketCount
+from ticketing.services.bulk import BULK_MAX
+from ticketing.services.bulk import TRANSITION as BULK_TRANSITION
 from ticketing.visibility import (
     get_visible_ticket,
     sees_internal,
@@ -397,8 +399,77 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
             return _("Cola de SGE (segundo nivel)")
         return _("Cola de la mesa de ayuda de %(s)s", s=current_user.institution.sigla)
 
+    bulk_actions = True  # rows can be selected for one change (Cola; not Mis tickets)
+
+    def bulk_options(self, rows) -> dict | None:
+        """What the bulk form offers for these rows: people to assign to and the
+        transitions some selected row might take (each row is checked when applied)."""
+        if not self.bulk_actions or current_user.role not in AGENT_ROLES or not rows:
+            return None
+        english = str(get_locale()) == "en"
+        transitions: dict[str, str] = {}
+        for row in rows:
+            for tr in ticket_definition(row)["transitions"]:
+                if tr.get("from") and row.state not in tr["from"]:
+                    continue
+                if not services.role_allowed(current_user, row, tr.get("roles") or []):
+                    continue
+                transitions.setdefault(
+                    tr["name"], (tr.get("label_en") if english else "") or tr["label"]
+                )
+        if current_user.role == AGQ:
+            people = User.select(User.id, User.full_name).where(User.role == AGQ)
+        else:
+            people = User.select(User.id, User.full_name).where(
+                (User.institution == current_user.institution_id) & (User.role.in_([FOCAL, AIQ]))
+            )
+        people = people.where(User.active == True).order_by(User.full_name)
+        return {
+            "transitions": transitions,
+            "people": [(u.id, u.full_name) for u in people],
+            "max": BULK_MAX,
+        }
+
+    @expose("/lote", methods=["POST"])
+    def bulk(self):
+        """One change to the selected rows, each through its own service call."""
+        if not self.bulk_actions or current_user.role not in AGENT_ROLES:
+            abort(404)
+        back = request.form.get("url", "")
+        if not back.startswith(self.url + "/") and back != self.url:
+            back = url_for(".index_view")
+        action = request.form.get("accion", "")
+        name = ""
+        if action.startswith(BULK_TRANSITION + ":"):
+            action, name = action.split(":", 1)
+        try:
+            results = services.bulk_action(
+                current_user,
+                request.form.getlist("rowid"),
+                action,
+                assignee_id=request.form.get("asignado") or None,
+                transition_name=name,
+                comment=request.form.get("comentario", ""),
+            )
+        except DomainError as exc:
+            flash(exc.message, "error")
+            return redirect(back)
+        done = [r.reference for r in results if r.done]
+        if done:
+            flash(
+                _("Hecho en %(n)s ticket(s): %(refs)s.", n=len(done), refs=", ".join(done)),
+                "success",
+            )
+        for row in results:
+            if not row.done:
+                flash(
+                    _("%(ref)s no se cambió: %(why)s", ref=row.reference, why=row.refusal), "error"
+                )
+        return redirect(back)
+
     def render(self, template, **kwargs):
         if template == self.list_template:
+            kwargs.setdefault("bulk", self.bulk_options(kwargs.get("data") or []))
             views = self.ticket_views()
             kwargs.setdefault("ticket_views", views)
             kwargs.setdefault("current_ticket_view", self.current_view())
@@ -421,8 +492,13 @@ class MyTicketsView(TicketListView):
 
     roles = ()
     can_export = False
+    bulk_actions = False
     show_new_ticket = True
-    column_list = ["id", "title", "type", "state", "updated_at"]
+
+    def bulk(self):  # not exposed: Mis tickets has no bulk actions (and so no /lote route)
+        abort(404)
+
+    column_list = ["id", "title", "type", "state", "assignee", "due_at", "updated_at"]
 
     def ticket_views(self):
         return {"all": _l("Todos")}
@@ -664,9 +740,10 @@ class TicketPageView(RoleView):
         is_agent = services.is_agent(current_user, ticket)
         # a transition another role takes is not this person's to press: leave it out;
         # one this person may take but a guard blocks stays, disabled, saying why
+        offered = services.available_transitions(current_user, ticket)
         transitions = [
             tr
-            for tr in services.available_transitions(current_user, ticket)
+            for tr in offered
             if services.role_allowed(current_user, ticket, tr.get("roles") or [])
         ]
         return self.render(
@@ -694,6 +771,7 @@ class TicketPageView(RoleView):
             article_from_ticket=ticket.state_category == DONE
             and services.may_write_articles(current_user),
             article_links=current_user.role in AGENT_ROLES,
+            canned_replies=services.replies_for(current_user, ticket, offered) if is_agent else [],
         )
 
     def _back(self, ticket_id):
@@ -716,6 +794,20 @@ class TicketPageView(RoleView):
     def comment(self, ticket_id):
         self._ticket(ticket_id)
         files = [f for f in (_upload(s) for s in request.files.getlist("attachment")) if f]
+        then = request.form.get("then", "").strip()
+        if then:  # a canned reply's "responder y resolver": the answer is the transition's
+            return self._run(
+                ticket_id,
+                lambda: services.answer_and_transition(
+                    current_user,
+                    ticket_id,
+                    then,
+                    request.form.get("body", ""),
+                    files=files,
+                    internal=request.form.get("internal") == "1",
+                ),
+                _("Respuesta enviada y estado actualizado."),
+            )
         return self._run(
             ticket_id,
             lambda: services.add_comment(

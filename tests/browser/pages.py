@@ -118,7 +118,11 @@ def deep_pages(role: str, w: World) -> list[str]:
             f"/institucion/{w.insta}/",
         ]
         if role == "aiq":
-            pages += ["/personas/new/", f"/personas/edit/?id={user('focal').id}"]
+            pages += [
+                "/personas/new/",
+                f"/personas/edit/?id={user('focal').id}",
+                "/respuestas/nueva",
+            ]
         return pages
     return [  # agq
         *agent,
@@ -139,6 +143,8 @@ def deep_pages(role: str, w: World) -> list[str]:
         f"/correo-saliente/details/?id={w.outbox}",
         "/plantillas-correo/",
         "/plantillas-correo/new/",
+        "/respuestas/",
+        "/respuestas/nueva",
         f"/plantillas-correo/edit/?id={w.template}",
     ]
 

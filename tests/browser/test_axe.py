@@ -36,6 +36,10 @@ def with_axe(page):
 def blocking_violations(page) -> list[str]:
     """Each serious or critical WCAG A/AA violation on the page: rule, impact, targets."""
     page.evaluate(OPEN_DETAILS)
+    # colours read mid-transition (a hover fading, an alert fading in) are neither state:
+    # let the pointer rest off the page's controls and every running transition finish
+    page.mouse.move(0, 0)
+    page.evaluate("() => Promise.all(document.getAnimations().map((a) => a.finished))")
     violations = page.evaluate("(options) => axe.run(document, options)", WCAG_AA)["violations"]
     return [
         f"{rule['id']} ({rule['impact']}): "
