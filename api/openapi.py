@@ -188,6 +188,62 @@ INSTITUTION = _object(
         },
     }
 )
+PERSON_DETAIL = _object(
+    {
+        "id": ID,
+        "full_name": TEXT,
+        "cedula": TEXT,
+        "email": TEXT,
+        "role": {"type": "string", "enum": ["interno", "focal", "aiq", "agq"]},
+        "institution": _object({"id": ID, "sigla": TEXT}),
+        "cargo": TEXT,
+        "phone": TEXT,
+        "mobile": TEXT,
+        "active": {"type": "boolean"},
+        "locale": TEXT,
+        "created_at": STAMP,
+    }
+)
+INSTITUTION_SUMMARY = _object(
+    {
+        "id": ID,
+        "name": TEXT,
+        "sigla": TEXT,
+        "stage": INSTITUTION["properties"]["stage"],
+        "stage_since": STAMP,
+    }
+)
+TRACKING_ITEM = _object(
+    {
+        "id": ID,
+        "label": TEXT,
+        "label_en": TEXT,
+        "order": {"type": "integer"},
+        "met": {"type": "boolean"},
+        "met_by": _nullable({**ID, "description": "the AGQ who marked it met"}),
+        "met_at": _nullable(STAMP),
+        "note": TEXT,
+    }
+)
+DEFAULT_TRACKING_ITEM = _object(
+    {"id": ID, "label": TEXT, "label_en": TEXT, "order": {"type": "integer"}}
+)
+TOKEN = _object(
+    {
+        "id": ID,
+        "name": TEXT,
+        "created_at": STAMP,
+        "last_used_at": _nullable(STAMP),
+        "revoked_at": _nullable(STAMP),
+        "secret": _nullable(
+            {
+                "type": "string",
+                "description": "only in the answer that made the token (never in a replay "
+                "of it: the database keeps only its hash)",
+            }
+        ),
+    }
+)
 TICKET_TYPE = _object(
     {
         "slug": TEXT,
@@ -206,7 +262,8 @@ ERROR = _object(
         "error": {
             "type": "string",
             "description": "stable code: bad_request, unauthorized, forbidden, not_found, "
-            "method_not_allowed, conflict, stale_version, guard_failed, too_large, invalid",
+            "method_not_allowed, conflict, stale_version, guard_failed, too_large, invalid, "
+            "precondition_failed, idempotency_key_reused",
         },
         "message": {"type": "string", "description": "for people, in the caller's language"},
         "fields": {
@@ -234,7 +291,9 @@ ERRORS = {
     "409": "The ticket changed since `version` was read, a transition's guard does not "
     "hold, or the transition is no longer available.",
     "413": "The request or a file is larger than allowed.",
-    "422": "Invalid values: `fields` has a message per offending field.",
+    "412": "`If-Match` names a version the ticket is no longer at (`precondition_failed`).",
+    "422": "Invalid values: `fields` has a message per offending field; or the "
+    "`Idempotency-Key` was used with another request (`idempotency_key_reused`).",
 }
 
 
@@ -275,6 +334,54 @@ def _ticket_param() -> dict:
 
 
 CHANGE_ERRORS = (400, 401, 403, 404, 409, 413, 422)
+TICKET_CHANGE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422)
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "any unique text (a UUID): sent again with the same request within "
+    "IDEMPOTENCY_KEY_HOURS, the first answer is replayed (header `Idempotent-Replayed: "
+    "true`) and nothing runs twice; with another request it is a 422",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "description": 'the `ETag` read (`W/"<version>"`): a ticket changed since is a 412 and '
+    "nothing changes; optional (`version` in the body does the same with a 409)",
+    "schema": {"type": "string", "pattern": '^(W/)?"[0-9]{1,9}"$'},
+}
+ETAG_HEADER = {
+    "ETag": {
+        "description": 'weak: `W/"<version>"`; comments do not change it, every field, '
+        "checklist, state or assignment change does",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _ticket_ok(description: str, status="200") -> dict:
+    response = _ok(description, _ref("TicketDetail"), status)
+    response[status]["headers"] = ETAG_HEADER
+    return response
+
+
+def _created(description: str, schema: dict) -> dict:
+    return {
+        "201": {"description": description, "content": _json(schema)},
+    }
+
+
+def _items(schema: dict, **more) -> dict:
+    return _object({"items": {"type": "array", "items": schema}, **more})
+
+
+def _id_param(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": ID}
+
+
+NO_CONTENT = {"204": {"description": "Done"}}
 
 
 SEARCH_RESULTS = _object(
@@ -405,15 +512,30 @@ def _paths() -> dict:
                 "description": "As JSON, or as multipart/form-data with `type`, `title`, "
                 "`fields` (a JSON object as text) and one file part per file field, named "
                 "after the field.",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _body(
                     _object(
-                        {"type": TEXT, "title": TEXT, "fields": FIELDS_OBJECT},
+                        {
+                            "type": TEXT,
+                            "title": TEXT,
+                            "fields": FIELDS_OBJECT,
+                            "on_behalf_of": {
+                                **ID,
+                                "description": "AGQ only: register it for this person "
+                                "(a request that reached SGE by mail or on paper)",
+                            },
+                        },
                         ["type", "title"],
                         closed=True,
                     ),
                     {
                         "type": "object",
-                        "properties": {"type": TEXT, "title": TEXT, "fields": TEXT},
+                        "properties": {
+                            "type": TEXT,
+                            "title": TEXT,
+                            "fields": TEXT,
+                            "on_behalf_of": ID,
+                        },
                         "required": ["type", "title"],
                         "additionalProperties": BINARY,
                     },
@@ -474,27 +596,29 @@ def _paths() -> dict:
             "get": {
                 "operationId": "getTicket",
                 "summary": "One ticket: fields, checklist, transitions, comments, history",
-                "responses": {**_ok("The ticket", detail), **_errors(400, 401, 404)},
+                "responses": {**_ticket_ok("The ticket"), **_errors(400, 401, 404)},
             },
             "patch": {
                 "operationId": "updateTicket",
                 "summary": "Change field values (and the title), with the version read",
-                "description": "Only the fields sent change; `null` empties a field. "
+                "description": "Only the fields sent change, in one transaction with one "
+                "history row per field; `null` empties a field. Send the version read as "
+                "`version` or as `If-Match` (one of them is required). "
                 "Multipart: `version`, `title`, `fields` (JSON text) and file parts.",
+                "parameters": [IF_MATCH],
                 "requestBody": _body(
                     _object(
                         {"fields": FIELDS_OBJECT, "title": TEXT, "version": VERSION},
-                        ["version"],
+                        [],
                         closed=True,
                     ),
                     {
                         "type": "object",
                         "properties": {"fields": TEXT, "title": TEXT, "version": VERSION},
-                        "required": ["version"],
                         "additionalProperties": BINARY,
                     },
                 ),
-                "responses": {**_ok("The ticket", detail), **_errors(*CHANGE_ERRORS)},
+                "responses": {**_ticket_ok("The ticket"), **_errors(*TICKET_CHANGE_ERRORS)},
             },
         },
         "/tickets/{ticket_id}/checklist/{item}": {
@@ -506,6 +630,7 @@ def _paths() -> dict:
                 "operationId": "setChecklistItem",
                 "summary": "Tick or untick a checklist item, with its evidence or date",
                 "description": "Evidence files go as multipart with the part `attachment`.",
+                "parameters": [IDEMPOTENCY_KEY, IF_MATCH],
                 "requestBody": _body(
                     _object(
                         {
@@ -530,7 +655,7 @@ def _paths() -> dict:
                         closed=True,
                     ),
                 ),
-                "responses": {**_ok("The ticket", detail), **_errors(*CHANGE_ERRORS)},
+                "responses": {**_ticket_ok("The ticket"), **_errors(*TICKET_CHANGE_ERRORS)},
             },
         },
         "/tickets/{ticket_id}/transitions": {
@@ -538,6 +663,7 @@ def _paths() -> dict:
             "post": {
                 "operationId": "takeTransition",
                 "summary": "Take a transition listed in the ticket's `transitions`",
+                "parameters": [IDEMPOTENCY_KEY, IF_MATCH],
                 "requestBody": _body(
                     _object(
                         {"name": TEXT, "comment": TEXT, "version": VERSION},
@@ -545,7 +671,7 @@ def _paths() -> dict:
                         closed=True,
                     )
                 ),
-                "responses": {**_ok("The ticket", detail), **_errors(*CHANGE_ERRORS)},
+                "responses": {**_ticket_ok("The ticket"), **_errors(*TICKET_CHANGE_ERRORS)},
             },
         },
         "/tickets/{ticket_id}/assignee": {
@@ -553,6 +679,7 @@ def _paths() -> dict:
             "put": {
                 "operationId": "assignTicket",
                 "summary": "Give the ticket to an agent of its queue (null: to nobody)",
+                "parameters": [IF_MATCH],
                 "requestBody": _body(
                     _object(
                         {"assignee": _nullable(VERSION), "version": VERSION},
@@ -560,7 +687,7 @@ def _paths() -> dict:
                         closed=True,
                     )
                 ),
-                "responses": {**_ok("The ticket", detail), **_errors(*CHANGE_ERRORS)},
+                "responses": {**_ticket_ok("The ticket"), **_errors(*TICKET_CHANGE_ERRORS)},
             },
         },
         "/tickets/{ticket_id}/comments": {
@@ -569,12 +696,18 @@ def _paths() -> dict:
                 "operationId": "addComment",
                 "summary": "A comment, or an internal note, with optional files",
                 "description": "Files go as multipart, each in a part named `files`.",
+                "parameters": [IDEMPOTENCY_KEY, IF_MATCH],
                 "requestBody": _body(
-                    _object({"body": TEXT, "internal": {"type": "boolean"}}, [], closed=True),
+                    _object(
+                        {"body": TEXT, "internal": {"type": "boolean"}, "then": TEXT},
+                        [],
+                        closed=True,
+                    ),
                     _object(
                         {
                             "body": TEXT,
                             "internal": FLAG,
+                            "then": TEXT,
                             "files": {"type": "array", "items": BINARY},
                         },
                         [],
@@ -583,7 +716,46 @@ def _paths() -> dict:
                 ),
                 "responses": {
                     **_ok("The comment", _ref("Comment"), "201"),
-                    **_errors(*CHANGE_ERRORS),
+                    **_errors(*TICKET_CHANGE_ERRORS),
+                },
+            },
+        },
+        "/tickets/bulk": {
+            "post": {
+                "operationId": "bulkTickets",
+                "summary": "The same action on several tickets; one result per row",
+                "description": "A ticket the caller may not see: 404 and nothing is written.",
+                "requestBody": _body(
+                    _object(
+                        {
+                            "tickets": {"type": "array", "items": ID, "maxItems": 100},
+                            "action": {
+                                "type": "string",
+                                "enum": ["asignarme", "asignar", "transicion"],
+                            },
+                            "assignee": _nullable(ID),
+                            "transition": TEXT,
+                            "comment": TEXT,
+                        },
+                        ["tickets", "action"],
+                        closed=True,
+                    )
+                ),
+                "responses": {
+                    **_ok(
+                        "One result per ticket",
+                        _items(
+                            _object(
+                                {
+                                    "id": ID,
+                                    "reference": TEXT,
+                                    "done": {"type": "boolean"},
+                                    "refusal": _nullable(TEXT),
+                                }
+                            )
+                        ),
+                    ),
+                    **_errors(400, 401, 404, 422),
                 },
             },
         },
@@ -601,6 +773,260 @@ def _paths() -> dict:
                 },
             },
         },
+        "/tickets/{ticket_id}/checklist": {
+            "parameters": [_ticket_param()],
+            "post": {
+                "operationId": "setChecklistItems",
+                "summary": "Several checklist changes in one call: all or none",
+                "description": "One transaction, one history row per change, one mail per "
+                "person: scheduling the three courses of the AIQ's training in one call "
+                "mails the AIQ one 'Fechas de sus cursos' with the whole schedule.",
+                "parameters": [IDEMPOTENCY_KEY, IF_MATCH],
+                "requestBody": _body(
+                    _object(
+                        {
+                            "items": {
+                                "type": "array",
+                                "minItems": 1,
+                                "maxItems": 100,
+                                "items": _object(
+                                    {
+                                        "item": {"type": "string", "description": "its key"},
+                                        "done": {"type": "boolean"},
+                                        "comment": TEXT,
+                                        "scheduled_at": {
+                                            "type": "string",
+                                            "description": "schedulable items: YYYY-MM-DDTHH:MM",
+                                        },
+                                    },
+                                    ["item", "done"],
+                                    closed=True,
+                                ),
+                            },
+                            "version": VERSION,
+                        },
+                        ["items"],
+                        closed=True,
+                    )
+                ),
+                "responses": {**_ticket_ok("The ticket"), **_errors(*TICKET_CHANGE_ERRORS)},
+            },
+        },
+        "/me": {
+            "get": {
+                "operationId": "getMe",
+                "summary": "The token's owner",
+                "responses": {**_ok("The caller", _ref("Person")), **_errors(400, 401)},
+            }
+        },
+        "/people": {
+            "get": {
+                "operationId": "listPeople",
+                "summary": "People the caller may see, by id, a page at a time",
+                "description": "The AGQ sees everyone; AIQ and focal users their "
+                "institution's people; an internal user only themself.",
+                "parameters": [
+                    {
+                        "name": "role",
+                        "in": "query",
+                        "schema": PERSON_DETAIL["properties"]["role"],
+                    },
+                    {"name": "institution", "in": "query", "schema": ID},
+                    {"name": "active", "in": "query", "schema": FLAG},
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "description": "`next_after` of the previous page",
+                        "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+                    },
+                ],
+                "responses": {
+                    **_ok(
+                        "A page of people",
+                        _items(_ref("Person"), next_after=_nullable(ID)),
+                    ),
+                    **_errors(400, 401),
+                },
+            },
+            "post": {
+                "operationId": "createPerson",
+                "summary": "Add a person, who is mailed a link to set a password",
+                "description": "The AGQ anywhere (`institution` required but for SGE "
+                "itself); the AIQ internal and focal users of its own institution.",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body(
+                    _object(
+                        {
+                            "full_name": TEXT,
+                            "cedula": {**TEXT, "description": "10 digits, check digit"},
+                            "email": TEXT,
+                            "role": PERSON_DETAIL["properties"]["role"],
+                            "institution": ID,
+                            "cargo": TEXT,
+                            "phone": TEXT,
+                            "mobile": TEXT,
+                        },
+                        ["full_name", "cedula", "email", "role"],
+                        closed=True,
+                    )
+                ),
+                "responses": {
+                    **_created("The new person", _ref("Person")),
+                    **_errors(*CHANGE_ERRORS),
+                },
+            },
+        },
+        "/people/{person_id}": {
+            "parameters": [_id_param("person_id")],
+            "get": {
+                "operationId": "getPerson",
+                "summary": "A person the caller may see",
+                "responses": {**_ok("The person", _ref("Person")), **_errors(400, 401, 404)},
+            },
+            "patch": {
+                "operationId": "updatePerson",
+                "summary": "Change a person's data, role, or deactivate them (`active`)",
+                "description": "Only what is sent changes. A new role or a deactivation "
+                "ends the person's sessions at once.",
+                "requestBody": _body(
+                    _object(
+                        {
+                            "full_name": TEXT,
+                            "cedula": TEXT,
+                            "email": TEXT,
+                            "role": PERSON_DETAIL["properties"]["role"],
+                            "cargo": TEXT,
+                            "phone": TEXT,
+                            "mobile": TEXT,
+                            "active": {"type": "boolean"},
+                        },
+                        [],
+                        closed=True,
+                    )
+                ),
+                "responses": {**_ok("The person", _ref("Person")), **_errors(*CHANGE_ERRORS)},
+            },
+        },
+        "/people/{person_id}/invitation": {
+            "parameters": [_id_param("person_id")],
+            "post": {
+                "operationId": "invitePerson",
+                "summary": "Mail again the link to set a password (no password set yet)",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body(_object({}, [], closed=True)),
+                "responses": {
+                    "202": {"description": "Mailed", "content": _json(_ref("Person"))},
+                    **_errors(*CHANGE_ERRORS),
+                },
+            },
+        },
+        "/tokens": {
+            "get": {
+                "operationId": "listTokens",
+                "summary": "The caller's own API tokens, newest first (revoked included)",
+                "responses": {**_ok("Tokens", _items(_ref("Token"))), **_errors(400, 401)},
+            },
+            "post": {
+                "operationId": "createToken",
+                "summary": "A new token for the caller; its secret is shown in this answer only",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body(
+                    _object({"name": {**TEXT, "maxLength": 100}}, [], closed=True)
+                ),
+                "responses": {
+                    **_created("The new token", _ref("Token")),
+                    **_errors(*CHANGE_ERRORS),
+                },
+            },
+        },
+        "/tokens/{token_id}": {
+            "parameters": [_id_param("token_id")],
+            "delete": {
+                "operationId": "revokeToken",
+                "summary": "Revoke one of the caller's tokens (again: no change)",
+                "responses": {**_ok("The revoked token", _ref("Token")), **_errors(400, 401, 404)},
+            },
+        },
+        "/institutions": {
+            "get": {
+                "operationId": "listInstitutions",
+                "summary": "Institutions the caller may see (the AGQ: all)",
+                "responses": {
+                    **_ok("Institutions", _items(_ref("InstitutionSummary"))),
+                    **_errors(400, 401),
+                },
+            }
+        },
+        "/institutions/{institution_id}/tracking": {
+            "parameters": [_id_param("institution_id")],
+            "get": {
+                "operationId": "listTrackingItems",
+                "summary": "The institution's plantilla de seguimiento (step 6's review)",
+                "responses": {
+                    **_ok("Items", _items(_ref("TrackingItem"))),
+                    **_errors(400, 401, 404),
+                },
+            },
+            "post": {
+                "operationId": "addTrackingItem",
+                "summary": "Add an item to the institution's plantilla (AGQ)",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body(_object({"label": TEXT}, closed=True)),
+                "responses": {
+                    **_created("The new item", _ref("TrackingItem")),
+                    **_errors(*CHANGE_ERRORS),
+                },
+            },
+        },
+        "/institutions/{institution_id}/tracking/{item_id}": {
+            "parameters": [_id_param("institution_id"), _id_param("item_id")],
+            "patch": {
+                "operationId": "setTrackingItem",
+                "summary": "Mark an item met or unmet, with a note (AGQ)",
+                "requestBody": _body(
+                    _object({"met": {"type": "boolean"}, "note": TEXT}, ["met"], closed=True)
+                ),
+                "responses": {**_ok("The item", _ref("TrackingItem")), **_errors(*CHANGE_ERRORS)},
+            },
+            "delete": {
+                "operationId": "removeTrackingItem",
+                "summary": "Remove an item that does not apply to this institution (AGQ)",
+                "responses": {**NO_CONTENT, **_errors(400, 401, 403, 404)},
+            },
+        },
+        "/tracking-template": {
+            "get": {
+                "operationId": "listDefaultTrackingItems",
+                "summary": "The default plantilla new institutions start from",
+                "responses": {
+                    **_ok("Items", _items(_ref("DefaultTrackingItem"))),
+                    **_errors(400, 401),
+                },
+            },
+            "post": {
+                "operationId": "addDefaultTrackingItem",
+                "summary": "Add an item to the default plantilla (AGQ)",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body(_object({"label": TEXT}, closed=True)),
+                "responses": {
+                    **_created("The new item", _ref("DefaultTrackingItem")),
+                    **_errors(*CHANGE_ERRORS),
+                },
+            },
+        },
+        "/tracking-template/{item_id}": {
+            "parameters": [_id_param("item_id")],
+            "delete": {
+                "operationId": "removeDefaultTrackingItem",
+                "summary": "Remove an item from the default plantilla (institutions keep theirs)",
+                "responses": {**NO_CONTENT, **_errors(400, 401, 403, 404)},
+            },
+        },
         "/institutions/{institution_id}": {
             "parameters": [
                 {"name": "institution_id", "in": "path", "required": True, "schema": ID}
@@ -611,6 +1037,25 @@ def _paths() -> dict:
                 "responses": {
                     **_ok("The institution", _ref("Institution")),
                     **_errors(400, 401, 404),
+                },
+            },
+            "patch": {
+                "operationId": "updateInstitution",
+                "summary": "Correct an institution's name, phone or address (AGQ)",
+                "requestBody": _body(
+                    _object(
+                        {
+                            "name": {**TEXT, "maxLength": 255},
+                            "phone": {**TEXT, "maxLength": 64},
+                            "address": {**TEXT, "maxLength": 255},
+                        },
+                        [],
+                        closed=True,
+                    )
+                ),
+                "responses": {
+                    **_ok("The institution", _ref("Institution")),
+                    **_errors(*CHANGE_ERRORS),
                 },
             },
         },
@@ -635,7 +1080,9 @@ def spec() -> dict:
             "description": "Open and follow Mesa tickets without the browser. Send "
             "`Authorization: Bearer <token>` (made in the UI under Tokens de API, or with "
             "`flask --app wsgi tokens create EMAIL`); a token acts exactly as its owner. "
-            'Every error is `{"error": code, "message": ..., "fields": {name: message}}`.',
+            'Every error is `{"error": code, "message": ..., "fields": {name: message}}`. '
+            "Retry a POST safely with an `Idempotency-Key`; ticket reads send an `ETag` to "
+            "return as `If-Match` on the ticket's writes.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
@@ -653,6 +1100,11 @@ def spec() -> dict:
                 "Attachment": ATTACHMENT,
                 "Event": EVENT,
                 "Institution": INSTITUTION,
+                "InstitutionSummary": INSTITUTION_SUMMARY,
+                "Person": PERSON_DETAIL,
+                "Token": TOKEN,
+                "TrackingItem": TRACKING_ITEM,
+                "DefaultTrackingItem": DEFAULT_TRACKING_ITEM,
                 "SearchResults": SEARCH_RESULTS,
             },
             "responses": {f"E{code}": _error_response(code, text) for code, text in ERRORS.items()},

@@ -303,3 +303,61 @@ def search_results(found) -> dict:
             for hit in found.articles
         ],
     }
+
+
+def user_detail(user: User) -> dict:
+    """A person as the people the caller may see are listed (never a secret of theirs)."""
+    return {
+        "id": user.id,
+        "full_name": user.full_name,
+        "cedula": user.cedula,
+        "email": user.email,
+        "role": user.role,
+        "institution": {"id": user.institution_id, "sigla": user.institution.sigla},
+        "cargo": user.cargo,
+        "phone": user.phone,
+        "mobile": user.mobile,
+        "active": user.active,
+        "locale": user.locale,
+        "created_at": iso(user.created_at),
+    }
+
+
+def institution_summary(institution: Institution) -> dict:
+    return {
+        "id": institution.id,
+        "name": institution.name,
+        "sigla": institution.sigla,
+        "stage": institution.stage,
+        "stage_since": iso(institution.stage_since),
+    }
+
+
+def tracking_item(item) -> dict:
+    """An item of an institution's plantilla de seguimiento."""
+    return {
+        "id": item.id,
+        "label": item.label,
+        "label_en": item.label_en,
+        "order": item.order,
+        "met": item.met,
+        "met_by": item.met_by_id,
+        "met_at": iso(item.met_at),
+        "note": item.note,
+    }
+
+
+def default_tracking_item(item) -> dict:
+    return {"id": item.id, "label": item.label, "label_en": item.label_en, "order": item.order}
+
+
+def api_token(row, secret: str | None = None) -> dict:
+    """A token's record; the secret only in the answer that made it."""
+    return {
+        "id": row.id,
+        "name": row.name,
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "revoked_at": iso(row.revoked_at),
+        "secret": secret,
+    }

@@ -14,16 +14,32 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from api import serializers
+from api.idempotency import etag, idempotent, if_match_version
 from ticketing import paging, search, services
-from ticketing.api_tokens import user_for_token
+from ticketing.api_tokens import create_token, revoke_token, tokens_of, user_for_token
 from ticketing.attachments import download_response
 from ticketing.errors import DomainError, NotFound, ValidationFailed
 from ticketing.fields import UploadedFile
-from ticketing.models import Attachment, Blob, Ticket, TicketType
+from ticketing.models import (
+    Attachment,
+    Blob,
+    Comment,
+    DefaultTrackingItem,
+    Institution,
+    Ticket,
+    TicketType,
+    TrackingItem,
+    User,
+)
+from ticketing.services import rollout
+from ticketing.services.checklist import set_checklist_items
+from ticketing.services.people import resend_invitation
 from ticketing.visibility import (
     get_visible_ticket,
     visible_attachments,
+    visible_institutions,
     visible_tickets,
+    visible_users,
     with_list_relations,
 )
 from ticketing.web.api_errors import (
@@ -168,6 +184,8 @@ def _type_error(kind: str, value) -> str | None:
         return _("Debe ser true o false.")
     if kind == "object" and not isinstance(value, dict):
         return _("Debe ser un objeto JSON.")
+    if kind == "list" and not isinstance(value, list):
+        return _("Debe ser una lista.")
     if kind in ("int", "int_or_null"):
         if value is None and kind == "int_or_null":
             return None
@@ -176,6 +194,22 @@ def _type_error(kind: str, value) -> str | None:
         if not 0 <= value <= ID_MAX:
             return _("Número fuera de rango.")
     return None
+
+
+def _shape_errors(spec: dict[str, tuple[str, bool]], data: dict) -> dict[str, str]:
+    """A message per property of `data` that `spec` does not allow or that is missing."""
+    errors = {}
+    for name, value in data.items():
+        if name not in spec:
+            errors[name] = _("Propiedad desconocida.")
+            continue
+        problem = _type_error(spec[name][0], value)
+        if problem:
+            errors[name] = problem
+    for name, (_kind, required) in spec.items():
+        if required and name not in data:
+            errors[name] = _("Este campo es obligatorio.")
+    return errors
 
 
 def read_body(spec: dict[str, tuple[str, bool]], *, multipart=False) -> dict:
@@ -197,17 +231,7 @@ def read_body(spec: dict[str, tuple[str, bool]], *, multipart=False) -> dict:
         data = _parse_json(request.get_data(cache=True))
         if not isinstance(data, dict):
             raise BadInput(_("El cuerpo debe ser un objeto JSON."))
-    errors = {}
-    for name, value in data.items():
-        if name not in spec:
-            errors[name] = _("Propiedad desconocida.")
-            continue
-        problem = _type_error(spec[name][0], value)
-        if problem:
-            errors[name] = problem
-    for name, (_kind, required) in spec.items():
-        if required and name not in data:
-            errors[name] = _("Este campo es obligatorio.")
+    errors = _shape_errors(spec, data)
     if errors:
         raise _bad(errors)
     for name, value in data.items():
@@ -261,7 +285,15 @@ def _detail(ticket_id: int, status=200):
     ticket = _visible(ticket_id, relations="institution")
     response = jsonify(serializers.ticket_detail(actor(), ticket))
     response.status_code = status
+    response.headers["ETag"] = etag(ticket.version)
     return response
+
+
+def _precondition(ticket_id: int) -> int | None:
+    """The version `If-Match` names (412 when the ticket is no longer at it), or None."""
+    if "If-Match" not in request.headers:
+        return None
+    return if_match_version(_visible(ticket_id).version)
 
 
 # ---------------------------------------------------------------- ticket types
@@ -282,13 +314,26 @@ def ticket_types():
 
 
 @bp.post("/tickets")
+@idempotent
 def open_ticket():
     data = read_body(
-        {"type": ("str", True), "title": ("str", True), "fields": ("object", False)},
+        {
+            "type": ("str", True),
+            "title": ("str", True),
+            "fields": ("object", False),
+            "on_behalf_of": ("int", False),
+        },
         multipart=True,
     )
     raw = _fields_with_files(data.get("fields") or {})
-    ticket = services.open_ticket(actor(), data["type"], data["title"], raw, source="api")
+    ticket = services.open_ticket(
+        actor(),
+        data["type"],
+        data["title"],
+        raw,
+        source="api",
+        on_behalf_of=data.get("on_behalf_of"),
+    )
     response = _detail(ticket.id, status=201)
     response.headers["Location"] = url_for("api.ticket", ticket_id=ticket.id)
     return response
@@ -408,47 +453,76 @@ def ticket(ticket_id):
 @bp.patch("/tickets/<int:ticket_id>")
 def update_ticket(ticket_id):
     data = read_body(
-        {"fields": ("object", False), "title": ("str", False), "version": ("int", True)},
+        {"fields": ("object", False), "title": ("str", False), "version": ("int", False)},
         multipart=True,
     )
+    version = _precondition(ticket_id)
+    version = data.get("version", version)
+    if version is None:
+        raise _bad({"version": _("Envíe `version` o la cabecera If-Match.")})
     raw = _fields_with_files(data.get("fields") or {})
-    services.update_fields(
-        actor(), _ticket_id(ticket_id), raw, data["version"], title=data.get("title")
-    )
+    services.update_fields(actor(), _ticket_id(ticket_id), raw, version, title=data.get("title"))
+    return _detail(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/checklist")
+@idempotent
+def checklist_batch(ticket_id):
+    data = read_body({"items": ("list", True), "version": ("int", False)})
+    version = data.get("version", _precondition(ticket_id))
+    changes = []
+    for position, change in enumerate(data["items"]):
+        where = f"items[{position}]"
+        if not isinstance(change, dict):
+            raise _bad({where: _("Debe ser un objeto JSON.")})
+        spec = {
+            "item": ("str", True),
+            "done": ("bool", True),
+            "comment": ("str", False),
+            "scheduled_at": ("str", False),
+        }
+        errors = _shape_errors(spec, change)
+        if errors:
+            raise _bad({f"{where}.{name}": message for name, message in errors.items()})
+        changes.append(change)
+    set_checklist_items(actor(), _ticket_id(ticket_id), changes, expected_version=version)
     return _detail(ticket_id)
 
 
 @bp.post("/tickets/<int:ticket_id>/checklist/<item>")
+@idempotent
 def checklist_item(ticket_id, item):
     data = read_body(
         {"done": ("bool", True), "comment": ("str", False), "scheduled_at": ("str", False)},
         multipart=True,
     )
+    version = _precondition(ticket_id)
     files = uploads({"attachment"}).get("attachment") or []
     if len(files) > 1:
         message = _("Adjunte un solo archivo.")
         raise ValidationFailed(message, fields={"attachment": message})
-    services.set_checklist_item(
-        actor(),
-        _ticket_id(ticket_id),
-        item,
-        data["done"],
-        comment=data.get("comment"),
-        attachment=files[0] if files else None,
-        scheduled_at=data.get("scheduled_at"),
-    )
+    change = {
+        "item": item,
+        "done": data["done"],
+        "comment": data.get("comment"),
+        "attachment": files[0] if files else None,
+        "scheduled_at": data.get("scheduled_at"),
+    }
+    set_checklist_items(actor(), _ticket_id(ticket_id), [change], expected_version=version)
     return _detail(ticket_id)
 
 
 @bp.post("/tickets/<int:ticket_id>/transitions")
+@idempotent
 def take_transition(ticket_id):
     data = read_body({"name": ("str", True), "comment": ("str", False), "version": ("int", False)})
+    version = data.get("version", _precondition(ticket_id))
     services.transition(
         actor(),
         _ticket_id(ticket_id),
         data["name"],
         comment=data.get("comment"),
-        expected_version=data.get("version"),
+        expected_version=version,
     )
     return _detail(ticket_id)
 
@@ -456,22 +530,47 @@ def take_transition(ticket_id):
 @bp.put("/tickets/<int:ticket_id>/assignee")
 def assign(ticket_id):
     data = read_body({"assignee": ("int_or_null", True), "version": ("int", False)})
-    services.assign(actor(), _ticket_id(ticket_id), data["assignee"], data.get("version"))
+    version = data.get("version", _precondition(ticket_id))
+    services.assign(actor(), _ticket_id(ticket_id), data["assignee"], version)
     return _detail(ticket_id)
 
 
 @bp.post("/tickets/<int:ticket_id>/comments")
+@idempotent
 def add_comment(ticket_id):
-    data = read_body({"body": ("str", False), "internal": ("bool", False)}, multipart=True)
-    files = uploads({"files"}).get("files") or []
-    row = services.add_comment(
-        actor(),
-        _ticket_id(ticket_id),
-        data.get("body") or "",
-        internal=data.get("internal", False),
-        files=files,
-        source="api",
+    data = read_body(
+        {"body": ("str", False), "internal": ("bool", False), "then": ("str", False)},
+        multipart=True,
     )
+    _precondition(ticket_id)
+    files = uploads({"files"}).get("files") or []
+    then = (data.get("then") or "").strip()
+    if then:
+        # "responder y resolver": the answer is the transition's comment, in one step
+        services.answer_and_transition(
+            actor(),
+            _ticket_id(ticket_id),
+            then,
+            data.get("body") or "",
+            files=files,
+            internal=data.get("internal", False),
+            source="api",
+        )
+        row = (
+            Comment.select()
+            .where(Comment.ticket == ticket_id, Comment.author == actor().id)
+            .order_by(Comment.id.desc())
+            .first()
+        )
+    else:
+        row = services.add_comment(
+            actor(),
+            _ticket_id(ticket_id),
+            data.get("body") or "",
+            internal=data.get("internal", False),
+            files=files,
+            source="api",
+        )
     ticket = _visible(ticket_id)
     attachments = [
         serializers.attachment(a)
@@ -501,13 +600,245 @@ def attachment(ticket_id, attachment_id):
 # ---------------------------------------------------------------- institutions
 
 
-@bp.get("/institutions/<int:institution_id>")
-def institution(institution_id):
+def _institution_id(institution_id: int) -> int:
     if not 1 <= institution_id <= ID_MAX:
         raise NotFound(_("La institución no existe o no está a su alcance."))
+    return institution_id
+
+
+@bp.get("/institutions")
+def institutions():
+    _only_args()
+    rows = visible_institutions(actor()).order_by(Institution.sigla, Institution.id)
+    return jsonify({"items": [serializers.institution_summary(i) for i in rows]})
+
+
+@bp.get("/institutions/<int:institution_id>")
+def institution(institution_id):
     # the service behind the UI's institution page decides who may see it
-    overview = services.institution_overview(actor(), institution_id)
+    overview = services.institution_overview(actor(), _institution_id(institution_id))
     return jsonify(serializers.institution_detail(overview["institution"]))
+
+
+@bp.patch("/institutions/<int:institution_id>")
+def update_institution(institution_id):
+    data = read_body({"name": ("str", False), "phone": ("str", False), "address": ("str", False)})
+    changed = rollout.update_institution(actor(), _institution_id(institution_id), data)
+    return jsonify(serializers.institution_detail(changed))
+
+
+# ---------------------------------------------------------------- plantilla de seguimiento
+
+
+@bp.get("/institutions/<int:institution_id>/tracking")
+def tracking(institution_id):
+    overview = services.institution_overview(actor(), _institution_id(institution_id))
+    return jsonify({"items": [serializers.tracking_item(i) for i in overview["tracking"]]})
+
+
+@bp.post("/institutions/<int:institution_id>/tracking")
+@idempotent
+def add_tracking_item(institution_id):
+    data = read_body({"label": ("str", True)})
+    item = services.add_tracking_item(actor(), _institution_id(institution_id), data["label"])
+    response = jsonify(serializers.tracking_item(item))
+    response.status_code = 201
+    return response
+
+
+def _tracking_item_of(institution_id: int, item_id: int) -> int:
+    """The item's id, when it is one of this institution's (the service checks the rest)."""
+    if (
+        not 1 <= item_id <= ID_MAX
+        or not TrackingItem.select()
+        .where(
+            (TrackingItem.id == item_id)
+            & (TrackingItem.institution == _institution_id(institution_id))
+        )
+        .exists()
+    ):
+        raise NotFound(_("Ese ítem no existe."))
+    return item_id
+
+
+@bp.patch("/institutions/<int:institution_id>/tracking/<int:item_id>")
+def set_tracking_item(institution_id, item_id):
+    data = read_body({"met": ("bool", True), "note": ("str", False)})
+    services.institution_overview(actor(), _institution_id(institution_id))
+    item = services.set_tracking_item(
+        actor(), _tracking_item_of(institution_id, item_id), data["met"], note=data.get("note")
+    )
+    return jsonify(serializers.tracking_item(item))
+
+
+@bp.delete("/institutions/<int:institution_id>/tracking/<int:item_id>")
+def remove_tracking_item(institution_id, item_id):
+    services.institution_overview(actor(), _institution_id(institution_id))
+    services.remove_tracking_item(actor(), _tracking_item_of(institution_id, item_id))
+    return "", 204
+
+
+@bp.get("/tracking-template")
+def tracking_template():
+    _only_args()
+    rows = DefaultTrackingItem.select().order_by(DefaultTrackingItem.order)
+    return jsonify({"items": [serializers.default_tracking_item(i) for i in rows]})
+
+
+@bp.post("/tracking-template")
+@idempotent
+def add_default_tracking_item():
+    data = read_body({"label": ("str", True)})
+    item = services.add_default_tracking_item(actor(), data["label"])
+    response = jsonify(serializers.default_tracking_item(item))
+    response.status_code = 201
+    return response
+
+
+@bp.delete("/tracking-template/<int:item_id>")
+def remove_default_tracking_item(item_id):
+    query = DefaultTrackingItem.select().where(DefaultTrackingItem.id == min(item_id, ID_MAX))
+    if not 1 <= item_id <= ID_MAX or not query.exists():
+        raise NotFound(_("Ese ítem no existe."))
+    services.remove_default_tracking_item(actor(), item_id)
+    return "", 204
+
+
+# ---------------------------------------------------------------- people
+
+
+PERSON_FIELDS = ("full_name", "cedula", "email", "role", "cargo", "phone", "mobile")
+
+
+def _person_id(person_id: int) -> int:
+    if not 1 <= person_id <= ID_MAX:
+        raise NotFound(_("Esa persona no existe o no está a su alcance."))
+    return person_id
+
+
+def _visible_person(person_id: int) -> User:
+    person = visible_users(actor()).where(User.id == _person_id(person_id)).first()
+    if person is None:
+        raise NotFound(_("Esa persona no existe o no está a su alcance."))
+    return person
+
+
+@bp.get("/me")
+def me():
+    _only_args()
+    return jsonify(serializers.user_detail(actor()))
+
+
+@bp.get("/people")
+def people():
+    _only_args("role", "institution", "active", "after", "limit")
+    limit = _int_arg("limit", 1, PAGE_MAX) or PAGE_DEFAULT
+    query = visible_users(actor())
+    if request.args.get("role"):
+        query = query.where(User.role == request.args["role"])
+    institution_id = _int_arg("institution", 1, ID_MAX)
+    if institution_id is not None:
+        query = query.where(User.institution == institution_id)
+    if request.args.get("active"):
+        if request.args["active"] not in _BOOLEANS:
+            raise _bad({"active": _("Debe ser true o false.")})
+        query = query.where(User.active == _BOOLEANS[request.args["active"]])
+    after = _int_arg("after", 0, ID_MAX)
+    if after is not None:
+        query = query.where(User.id > after)
+    rows = list(query.order_by(User.id).limit(limit + 1))
+    page, more = rows[:limit], len(rows) > limit
+    return jsonify(
+        {
+            "items": [serializers.user_detail(p) for p in page],
+            "next_after": page[-1].id if more else None,
+        }
+    )
+
+
+@bp.get("/people/<int:person_id>")
+def person(person_id):
+    return jsonify(serializers.user_detail(_visible_person(person_id)))
+
+
+@bp.post("/people")
+@idempotent
+def create_person():
+    spec = {
+        name: ("str", name in ("full_name", "cedula", "email", "role")) for name in PERSON_FIELDS
+    }
+    spec["institution"] = ("int", False)
+    data = read_body(spec)
+    created = services.create_user(
+        actor(),
+        full_name=data["full_name"],
+        cedula=data["cedula"],
+        email=data["email"],
+        role=data["role"],
+        institution_id=data.get("institution", actor().institution_id),
+        cargo=data.get("cargo", ""),
+        phone=data.get("phone", ""),
+        mobile=data.get("mobile", ""),
+    )
+    response = jsonify(serializers.user_detail(created))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.person", person_id=created.id)
+    return response
+
+
+@bp.patch("/people/<int:person_id>")
+def update_person(person_id):
+    spec = {name: ("str", False) for name in PERSON_FIELDS}
+    spec["active"] = ("bool", False)
+    data = read_body(spec)
+    updated = services.update_user(actor(), _person_id(person_id), data)
+    return jsonify(serializers.user_detail(updated))
+
+
+@bp.post("/people/<int:person_id>/invitation")
+@idempotent
+def invite_person(person_id):
+    read_body({})
+    invited = resend_invitation(actor(), _person_id(person_id))
+    response = jsonify(serializers.user_detail(invited))
+    response.status_code = 202
+    return response
+
+
+# ---------------------------------------------------------------- tokens
+
+
+@bp.get("/tokens")
+def tokens():
+    _only_args("user")
+    owner = request.args.get("user")
+    if owner is None:
+        rows = tokens_of(actor())
+    else:
+        number = _parse_int(owner)
+        if number is None or not 0 < number <= ID_MAX:
+            raise _bad({"user": _("Debe ser un número entero.")})
+        rows = tokens_of(actor(), owner_id=number)
+    return jsonify({"items": [serializers.api_token(t) for t in rows]})
+
+
+@bp.post("/tokens")
+@idempotent
+def create_api_token():
+    data = read_body({"name": ("str", False)})
+    row, secret = create_token(actor(), name=data.get("name", ""))
+    response = jsonify(serializers.api_token(row, secret))
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    # a replay answers the record without the secret: only its hash is ever stored
+    g.idempotent_body = serializers.api_token(row)
+    return response
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_api_token(token_id):
+    row = revoke_token(actor(), token_id)
+    return jsonify(serializers.api_token(row))
 
 
 # ---------------------------------------------------------------- description
@@ -518,3 +849,7 @@ def openapi():
     from api.openapi import spec
 
     return jsonify(spec())
+
+
+# routes in their own modules register on `bp` when imported
+from api import bulk  # noqa: E402, F401

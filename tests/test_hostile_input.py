@@ -29,11 +29,13 @@ from ticketing.models import (
     MODELS,
     Article,
     Attachment,
+    CannedReply,
     DefaultTrackingItem,
     InboundMail,
     Institution,
     NotificationTemplate,
     Outbox,
+    Queue,
     Ticket,
     TicketType,
     TrackingItem,
@@ -170,7 +172,18 @@ def _world():
         status="published",
     )
     sge_article = Article.select().where(Article.institution.is_null()).order_by(Article.id).first()
+    own_reply = services.create_reply(user("aiq"), name="De INSTA", body="Hola {{ solicitante }}")
+    sge_reply = CannedReply.select().where(CannedReply.institution.is_null()).first()
+    # A's queue (SGE's for the AGQ) with a declared day on its calendar
+    a_queue = Queue.get(Queue.institution == a.id)
+    sge_queue = Queue.get(Queue.level == 2)
+    a_day = services.declare_day(user("aiq"), a_queue.id, "2026-03-06", working=False, label="x")
+    sge_day = services.declare_day(
+        user("agq"), sge_queue.id, "2026-03-06", working=False, label="x"
+    )
     return {
+        "queue": {"agq": sge_queue.id, "other": a_queue.id},
+        "calendar_day": {"agq": sge_day.id, "other": a_day.id},
         "ticket": {"agq": sge_ticket.id, "other": ticket.id},
         "attachment": {
             "agq": Attachment.get(Attachment.ticket == sge_ticket.id).id,
@@ -188,6 +201,8 @@ def _world():
         "type": TicketType.get(TicketType.slug == "soporte"),
         # an article each role may read (and its editors edit): SGE's for the AGQ
         "article": {"agq": sge_article.id, "other": own_article.id},
+        # a canned reply each role may use (and its writers edit): SGE's for the AGQ
+        "reply": {"agq": sge_reply.id, "other": own_reply.id},
     }
 
 
@@ -247,6 +262,10 @@ def _fill(rule, world, role):
         "type_id": world["type"].id,
         "article_id": _pick(world["article"], role),
         "notice_id": _notice_of(role),
+        "reply_id": _pick(world["reply"], role),
+        "queue_id": _pick(world["queue"], role),
+        "day_id": _pick(world["calendar_day"], role),
+        "person_id": world["user"],
     }
     values = {}
     for argument in rule.arguments:

@@ -22,15 +22,21 @@ from ticketing.models import (
     Article,
     ArticleVote,
     Attachment,
+    BusinessCalendar,
+    CalendarDay,
+    CannedReply,
     Comment,
     Institution,
     Notice,
     Outbox,
+    Queue,
     Ticket,
     TicketEvent,
     TrackingItem,
     User,
+    WebhookDelivery,
 )
+from ticketing.services.webhooks import create_endpoint
 
 # A's roles and the AGQ against B's ticket; B's own other internal user (who must not see
 # a colleague's ticket); and the ticket's requester, who must not see its internal note
@@ -52,6 +58,9 @@ def _world():
     marker = "SECRETO-" + secrets.token_hex(6)
     tenant = "PRIVADO-" + secrets.token_hex(6)
     requester = user("interno_b")
+    # SGE's webhook endpoint: B's first-level ticket must never reach its deliveries
+    # (port 9 on loopback: a delivery attempted by mistake is refused at once)
+    webhook = create_endpoint(user("agq"), url="https://127.0.0.1:9/mesa")
     ticket = make_ticket(
         requester,
         title=f"{marker} título",
@@ -101,7 +110,19 @@ def _world():
         language="es",
         status="draft",
     )
+    # B's own canned reply: the tenant marker in its name and text
+    reply = services.create_reply(
+        user("aiq_b"), name=f"{tenant} respuesta", body=f"{tenant} texto {{{{ solicitante }}}}"
+    )
+    # B's queue's calendar, with a declared day of its own
+    b_queue = Queue.get(Queue.institution == b.id)
+    b_day = services.declare_day(
+        user("aiq_b"), b_queue.id, "2026-03-06", working=False, label=f"{tenant} día"
+    )
     return {
+        "queue": b_queue,
+        "calendar_day": b_day,
+        "reply": reply,
         "marker": marker,
         "note_marker": note_marker,
         "internal_attachment": Attachment.get(
@@ -115,6 +136,10 @@ def _world():
         "user": requester,
         "token": token,
         "outbox": Outbox.select().where(Outbox.ticket == ticket.id).first(),
+        "webhook": webhook,
+        "webhook_delivery": WebhookDelivery.select()
+        .where(WebhookDelivery.ticket == ticket.id)
+        .first(),
         "tracking": TrackingItem.select().where(TrackingItem.institution == b.id).first(),
         "article": article,
         "draft": draft,
@@ -235,6 +260,14 @@ def _snapshot(world, tenant=True):
         ],
         "article_b": _article_state(world["article"].id),
         "articles_b": Article.select().where(Article.institution == b).count(),
+        "calendar_b": [
+            (d.id, d.day, d.working, d.label) for d in CalendarDay.select().order_by(CalendarDay.id)
+        ]
+        + [(c.id, c.version, c.hours) for c in BusinessCalendar.select()],
+        "replies_b": [
+            (r.id, r.name, r.body, r.version, r.active)
+            for r in CannedReply.select().where(CannedReply.institution == b)
+        ],
     }
 
 
@@ -246,6 +279,8 @@ def _object_for(endpoint: str, world) -> int:
         "institutions": world["institution"].id,
         "tokens": world["token"].id,
         "outbox": world["outbox"].id if world["outbox"] else 0,
+        "webhooks": world["webhook"].id,
+        "webhook_deliveries": world["webhook_delivery"].id if world["webhook_delivery"] else 0,
         "tracking": world["tracking"].id,
         "pipeline": world["institution"].id,
         "institution": world["institution"].id,
@@ -276,6 +311,10 @@ def _fill(rule, world):
         "filename": "x",
         "article_id": world["article"].id,  # and B's draft: see `_requests`
         "notice_id": world["notice"].id if world["notice"] else 1,
+        "reply_id": world["reply"].id,
+        "person_id": world["user"].id,
+        "queue_id": world["queue"].id,
+        "day_id": world["calendar_day"].id,
     }
     values = {}
     for argument in rule.arguments:
@@ -320,6 +359,9 @@ def _payload(rule, world, attacker):
         "category": "intrusión",
         "language": "es",
         "status": "published",
+        "then": "escalar",
+        "transition": "resolver",
+        "type_slugs": "soporte",
     }
 
 

@@ -11,7 +11,7 @@ import secrets
 from flask_babel import gettext as _
 
 from ticketing.errors import Conflict, NotFound, ValidationFailed
-from ticketing.models import ApiToken, User, now
+from ticketing.models import AGQ, ApiToken, User, now
 from ticketing.outbox import unit_of_work
 from ticketing.services import SYSTEM
 
@@ -46,23 +46,32 @@ def create_token(actor, *, owner=None, name: str = "") -> tuple[ApiToken, str]:
     return row, secret
 
 
-def tokens_of(actor):
-    """The tokens `actor` owns, newest first (revoked ones included)."""
+def _may_manage_all(actor) -> bool:
+    """The AGQ (and the system) may list and revoke anyone's tokens; others only their own."""
+    return actor is SYSTEM or getattr(actor, "role", None) == AGQ
+
+
+def tokens_of(actor, *, owner_id=None):
+    """The tokens `actor` owns (or, for the AGQ, those of `owner_id`), newest first,
+    revoked ones included. Asking for someone else's tokens without being AGQ is NotFound."""
+    owner_id = actor.id if owner_id is None else owner_id
+    if owner_id != getattr(actor, "id", None) and not _may_manage_all(actor):
+        raise NotFound(_("Esa persona no existe."))
     return (
         ApiToken.select()
-        .where(ApiToken.user == actor.id)
+        .where(ApiToken.user == owner_id)
         .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     )
 
 
 def revoke_token(actor, token_id) -> ApiToken:
-    """Revoke one of `actor`'s own tokens (the operator may revoke any); idempotent."""
+    """Revoke one of `actor`'s own tokens (the AGQ or the operator may revoke any); idempotent."""
     try:
         token_id = int(token_id)
     except (TypeError, ValueError):
         token_id = 0
     query = ApiToken.select().where(ApiToken.id == token_id)
-    if actor is not SYSTEM:
+    if not _may_manage_all(actor):
         query = query.where(ApiToken.user == actor.id)
     row = query.first() if 0 < token_id < 2**31 else None
     if row is None:

@@ -54,9 +54,15 @@ def _real_ids(app):
     escalation = make_ticket(
         focal, "escalamiento-sge", fields={"modulo": "otro", "descripcion": "x"}
     )
+    from ticketing.api_tokens import create_token
+
+    throwaway = [create_token(focal, name=f"desechable {n}")[0].id for n in range(3)]
     return {
         "ticket_id": [t.id for t in opened] + [escalation.id],
         "institution_id": [focal.institution_id],
+        "token_id": throwaway,
+        "person_id": [focal.id, user("interno").id],
+        "item_id": [1, 2],
         "item": ["reprodujo", "manual"],
         "type": ["soporte", "escalamiento-sge"],
         "name": ["atender", "resolver", "escalar", "reabrir"],
@@ -66,7 +72,7 @@ def _real_ids(app):
 def _steer(case, ids, pick, *, valid: bool):
     """Point a generated case at real tickets, items, types and transitions; when `valid`,
     also give a new support ticket a title and fields the services accept."""
-    for name in ("ticket_id", "institution_id", "item"):
+    for name in ("ticket_id", "institution_id", "item", "token_id", "person_id", "item_id"):
         if case.path_parameters and name in case.path_parameters:
             case.path_parameters[name] = pick(ids[name])
     if isinstance(case.body, dict):
@@ -117,16 +123,23 @@ def _operations(schema) -> dict:
 
 
 def test_fuzz_every_operation(app, api):
+    from ticketing.api_tokens import create_token
+
+    for n in range(5):  # so the fuzzer's own token is not id 1, the id it tries first
+        create_token(user("interno"), name=f"otro {n}")
     token = api.token("focal")
     ids = _real_ids(app)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = _operations(schema)
     # every documented operation but the description itself, which loading it exercised
-    assert len(operations) == 12, list(operations)
+    assert len(operations) == 32, list(operations)
     headers = {"Authorization": f"Bearer {token}"}
     seen = {}
 
-    for label, operation in operations.items():
+    # revoking a token last: the fuzzer may well name its own token's id
+    order = sorted(operations, key=lambda label: label == "DELETE /tokens/{token_id}")
+    for label in order:
+        operation = operations[label]
         seen[label] = _fuzz(operation, headers, ids)
         seen[label] |= _fuzz(operation, headers, ids, GenerationMode.NEGATIVE)
 
@@ -137,6 +150,41 @@ def test_fuzz_every_operation(app, api):
     assert 201 in seen["POST /tickets"], seen
     assert 422 in seen["POST /tickets"], seen
     assert 400 in seen["GET /tickets"], seen
+
+
+# the operations only an AGQ (or an AIQ) gets past the permission check on
+ADMINISTRATION = [
+    "GET /people",
+    "POST /people",
+    "GET /people/{person_id}",
+    "POST /people/{person_id}/invitation",
+    "PATCH /institutions/{institution_id}",
+    "GET /institutions/{institution_id}/tracking",
+    "POST /institutions/{institution_id}/tracking",
+    "PATCH /institutions/{institution_id}/tracking/{item_id}",
+    "DELETE /institutions/{institution_id}/tracking/{item_id}",
+    "POST /tracking-template",
+    "DELETE /tracking-template/{item_id}",
+    "PATCH /people/{person_id}",  # last: it may deactivate the fuzzer's own account
+]
+
+
+def test_fuzz_the_administration_as_the_agq(app, api):
+    """The AGQ reaches past the refusals a focal user gets, into the services' validation."""
+    from ticketing.models import TrackingItem
+
+    ids = _real_ids(app)
+    ids["person_id"] = [user("focal").id, user("interno_b").id]
+    ids["item_id"] = [i.id for i in TrackingItem.select().limit(3)]
+    headers = {"Authorization": f"Bearer {api.token('agq')}"}
+    operations = _operations(schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app))
+    seen = {}
+    for label in ADMINISTRATION:
+        seen[label] = _fuzz(operations[label], headers, ids, examples=15)
+        seen[label] |= _fuzz(operations[label], headers, ids, GenerationMode.NEGATIVE, 15)
+    # past authentication and permission, into the services, on every operation
+    assert all(statuses - {401, 403} for statuses in seen.values()), seen
+    assert 201 in seen["POST /institutions/{institution_id}/tracking"], seen
 
 
 def test_the_fuzzer_catches_an_answer_the_description_does_not_allow(app, api):
@@ -174,6 +222,7 @@ def test_every_documented_operation_needs_a_token(app, api):
     revoke_token(user("focal"), row.id)
     values = {"ticket_id": ticket.id, "item": "reprodujo", "attachment_id": 1}
     values["institution_id"] = user("focal").institution_id
+    values.update(person_id=user("focal").id, token_id=row.id, item_id=1)
     credentials = [None, "Bearer", "Bearer mesa_nada", f"Bearer {revoked}", f"Token {revoked}"]
     described = spec()["paths"]
     checked = 0
@@ -189,5 +238,5 @@ def test_every_documented_operation_needs_a_token(app, api):
                 assert response.headers["WWW-Authenticate"] == 'Bearer realm="mesa"'
                 assert set(response.get_json()) == {"error", "message", "fields"}
             checked += 1
-    assert checked == 12
+    assert checked == 32
     assert api.get("/openapi.json", key=None).status_code == 200  # the one public operation
