@@ -141,6 +141,8 @@ def test_internal_user_raises_a_ticket_with_the_keyboard_alone(site, world):
     _tab_to(page, "Enviar")
     page.keyboard.press("Enter")
     expect(page.get_by_role("alert").first).to_contain_text("Revise los campos marcados.")
+    # autofocus is applied on a frame after the page is shown: wait for it, then check
+    expect(page.locator("[autofocus]")).to_be_focused()
     focused = _focused(page)
     assert (focused["name"], focused["invalid"]) == ("Título", "true"), focused
     screenshot(page, "a11y-teclado-02-errores")
