@@ -417,13 +417,7 @@ class TicketListView(SafeCsvExportMixin, FilterFormMixin, ScopedModelView):
                 transitions.setdefault(
                     tr["name"], (tr.get("label_en") if english else "") or tr["label"]
                 )
-        if current_user.role == AGQ:
-            people = User.select(User.id, User.full_name).where(User.role == AGQ)
-        else:
-            people = User.select(User.id, User.full_name).where(
-                (User.institution == current_user.institution_id) & (User.role.in_([FOCAL, AIQ]))
-            )
-        people = people.where(User.active == True).order_by(User.full_name)
+        people = services.colleagues_who_answer(current_user).select(User.id, User.full_name)
         return {
             "transitions": transitions,
             "people": [(u.id, u.full_name) for u in people],

@@ -93,6 +93,11 @@ def test_the_queue_page_selects_rows_and_reports_each(client, auth, app):
     page = text_of(client.get("/cola/"))
     assert page.count('form="bulk-form"') >= 3
     assert re.search(r'<option value="transicion:atender">', page)
+    # "Asignar a…" offers the queue's agents only: not the requester, not B's people
+    assignees = re.search(r'<select[^>]*id="bulk-assignee".*?</select>', page).group(0)
+    assert f'<option value="{user("aiq").id}">AIQ INSTA</option>' in assignees
+    assert f'<option value="{user("interno").id}">' not in assignees
+    assert "INSTB" not in assignees
     response = client.post(
         "/cola/lote",
         data={"rowid": ids, "accion": "transicion:atender", "url": "/cola/?view=mine"},

@@ -91,6 +91,7 @@ from ticketing.services.rollout import (
 from ticketing.services.tickets import (
     add_comment,
     assign,
+    colleagues_who_answer,
     eligible_assignees,
     open_linked_ticket,
     open_ticket,
@@ -112,6 +113,7 @@ from ticketing.services.workflow import (
 )
 
 __all__ = [
+    "colleagues_who_answer",
     "update_institution",
     "work_calendar",
     "set_calendar",

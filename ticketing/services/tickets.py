@@ -13,6 +13,7 @@ from ticketing.models import (
     ACTIVE_CATEGORIES,
     AGQ,
     AIQ,
+    FIRST_LEVEL,
     FOCAL,
     SECOND_LEVEL,
     Comment,
@@ -281,11 +282,25 @@ def assign(actor, ticket_id, assignee_id, expected_version=None):
 
 def eligible_assignees(ticket: Ticket):
     """Agents of the ticket's current queue."""
-    if ticket.queue_level == SECOND_LEVEL:
+    return _agents(ticket.queue_level, ticket.institution_id)
+
+
+def colleagues_who_answer(actor):
+    """The agents of the queue `actor` works (the bulk form's "Asignar a…"): SGE's for the
+    AGQ, the institution's first level for a focal user or an AIQ; nobody for others."""
+    if actor.role == AGQ:
+        return _agents(SECOND_LEVEL, None)
+    if actor.role in (FOCAL, AIQ):
+        return _agents(FIRST_LEVEL, actor.institution_id)
+    return User.select().where(User.id.is_null())
+
+
+def _agents(level: int, institution_id):
+    if level == SECOND_LEVEL:
         query = User.select().where(User.role == AGQ)
     else:
         query = User.select().where(
-            (User.institution == ticket.institution_id) & (User.role.in_([FOCAL, AIQ]))
+            (User.institution == institution_id) & (User.role.in_([FOCAL, AIQ]))
         )
     return query.where(User.active == True).order_by(User.full_name)
 
